@@ -1,0 +1,42 @@
+# Two commands on a fresh machine:  make demo   (environment + default run)   and   make test
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+REPS ?= 10
+SEED ?= 0
+
+.PHONY: demo test env bench lint clean
+
+# Find a Python >= 3.12: pyenv's 3.12 (selected by .python-version), python3.12, python3.13, or python3.
+PYTHON ?= $(shell for p in python3.12 python3.13 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	echo $$p; break; fi; done)
+
+$(BIN)/sim: pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: Python >= 3.12 not found (Mesa 3.5 needs it). Install it (e.g. 'pyenv install 3.12') and retry." >&2; exit 1; fi
+	@echo "building $(VENV) with $$($(PYTHON) --version)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(BIN)/sim
+
+env: $(BIN)/sim
+
+demo: env
+	$(BIN)/sim run scenarios/baseline.yaml --reps $(REPS) --seed $(SEED) --out reports/runs/baseline
+	$(BIN)/sim run scenarios/shahe_plan.yaml --reps $(REPS) --seed $(SEED) --out reports/runs/shahe_plan
+	@echo; echo "shahe_plan against baseline (mean [95% interval] over the last 12 months, $(REPS) replications):"
+	$(BIN)/sim summary reports/runs/baseline reports/runs/shahe_plan
+
+test: env
+	$(BIN)/python -m pytest -q
+
+bench: env
+	$(BIN)/python benchmarks/bench_engines.py
+
+lint: env
+	$(BIN)/ruff check sim tests benchmarks
+
+clean:
+	rm -rf $(VENV) reports/runs .pytest_cache

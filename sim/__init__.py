@@ -1,0 +1,11 @@
+"""Credit policy lab: an agent-based model of credit-based commercial supervision.
+
+Public API: load a scenario, run it, summarise it.
+"""
+
+from sim.errors import InputError, SimError
+from sim.runner import RunResult, run_scenario, write_outputs
+from sim.scenario import Scenario, load_scenario
+
+__all__ = ["InputError", "SimError", "RunResult", "Scenario", "load_scenario", "run_scenario", "write_outputs"]
+__version__ = "0.1.0"

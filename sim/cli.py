@@ -1,0 +1,172 @@
+"""Command line: ``sim run``, ``sim validate``, ``sim summary`` (also ``python -m sim``).
+
+Bad input never shows a traceback: each problem is one line on stderr naming
+the source, the field, the value and what is allowed, and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from sim.errors import InputError, Problem
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+
+TABLE_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "burden_on_compliant",
+                 "inspection_cost", "consumer_harm", "red_list_share", "key_attention_share", "blacklist_share",
+                 "wrongful_listings", "capacity_shortfall")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line and exits 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _whole(lo: int, hi: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} must be a whole number from {lo} to {hi}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} must be a whole number from {lo} to {hi}")
+        return value
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sim.engines import ENGINES
+
+    p = _Parser(prog="sim", description="Credit policy lab: simulate credit-based commercial supervision.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a scenario with replications and write its results")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                   help="override one parameter, e.g. policy.tiers.A=92 (repeatable)")
+    r.add_argument("--reps", type=_whole(1, 100_000, "reps"), default=10, help="replications (default 10)")
+    r.add_argument("--seed", type=_whole(0, 2**63 - 1, "seed"), default=0, help="base seed (default 0)")
+    r.add_argument("--engine", default="mesa", help=f"engine: {' or '.join(ENGINES)} (default mesa)")
+    r.add_argument("--out", default=None, help="output folder (default reports/runs/<scenario name>)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    v = sub.add_parser("validate", help="check scenario files; exit 2 with one line per problem")
+    v.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    v.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE")
+
+    s = sub.add_parser("summary", help="print the summaries of run folders side by side")
+    s.add_argument("runs", nargs="+", help="folders written by 'sim run'")
+    return p
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a < 1:
+        return f"{v:.3f}"
+    if a < 1000:
+        return f"{v:.1f}"
+    return f"{v:,.0f}"
+
+
+def format_table(columns: dict[str, dict]) -> str:
+    """A plain-text table: one row per metric, one column per run (mean [lo, hi])."""
+    names = list(columns)
+    rows = [["metric (last 12 months)"] + names]
+    for m in TABLE_METRICS:
+        row = [m]
+        for n in names:
+            cell = columns[n].get(m)
+            if not cell or cell.get("mean") is None:
+                row.append("-")
+            else:
+                row.append(f"{_fmt(cell['mean'])} [{_fmt(cell['lo'])}, {_fmt(cell['hi'])}]")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    problems: list[Problem] = []
+    for path in args.scenarios:
+        try:
+            load_scenario(path, args.sets)
+            print(f"{path}: ok")
+        except InputError as exc:
+            problems.extend(exc.problems)
+    for pr in problems:
+        print(pr, file=sys.stderr)
+    return EXIT_BAD_INPUT if problems else 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.engines import ENGINES
+    from sim.runner import run_scenario, write_outputs
+    from sim.scenario import load_scenario
+
+    if args.engine not in ENGINES:
+        raise InputError([Problem("--engine", "--engine", args.engine, f"one of: {', '.join(ENGINES)}")])
+    scn = load_scenario(args.scenario, args.sets)
+    out = Path(args.out) if args.out else Path("reports") / "runs" / scn.name
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem("--out", "--out", str(out), "a folder path (this is an existing file)")])
+    result = run_scenario(scn, reps=args.reps, seed=args.seed, engine=args.engine, progress=not args.quiet)
+    write_outputs(result, out, source=args.scenario)
+    print(f"{scn.name}: {scn.population.merchants:,} merchants x {scn.population.months} months x "
+          f"{args.reps} reps, engine {args.engine}, seed {args.seed}, {result.seconds:.1f} s -> {out}")
+    print(format_table({scn.name: result.summary}))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    columns = {}
+    for d in args.runs:
+        path = Path(d) / "summary.json"
+        if not path.is_file():
+            raise InputError([Problem(d, "summary.json", str(path), "a folder written by 'sim run'")])
+        name = Path(d).name
+        try:
+            name = json.loads((Path(d) / "manifest.json").read_text())["scenario"]
+        except (OSError, ValueError, KeyError):
+            pass
+        columns[name] = json.loads(path.read_text())
+    print(format_table(columns))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sim`` command; returns the exit code."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _cmd_validate(args)
+        if args.command == "run":
+            return _cmd_run(args)
+        return _cmd_summary(args)
+    except InputError as exc:
+        for pr in exc.problems:
+            print(pr, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("sim: interrupted; no output written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

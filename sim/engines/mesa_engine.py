@@ -1,0 +1,386 @@
+"""The reference engine: one Mesa 3 ``Agent`` per merchant.
+
+Readable rather than fast. Every rule comes from :mod:`sim.rules`; this module
+only orders the phases of a month and keeps each merchant's state. A month:
+
+1. ``exit_and_entry``: merchants leave; applicants pass ex-ante credit review;
+2. ``plan_checks``: strata (tier x list), monthly check probabilities, capacity;
+3. merchants ``decide`` (in random order) to comply or violate;
+4. ``inspect``: double-random draw of merchants and inspectors, detection;
+5. merchants ``update_record``: fines, score, record of violations;
+6. merchants ``update_lists``: blacklist recognition and appeal, expiry,
+   key-attention, red list, credit repair;
+7. merchants ``learn``: perceived detection and integrity norm;
+8. ``collect`` the month; merchants ``update_tier`` from the new score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import mesa
+import numpy as np
+
+from sim import rules as R
+from sim.metrics import month_record
+from sim.params import N_STRATA, Params, draw_merchants, stratum_of
+
+__all__ = ["Merchant", "CreditModel", "run"]
+
+
+class Merchant(mesa.Agent):
+    """A market entity (市场主体) under the commerce bureau.
+
+    Fixed traits: ``sector`` and ``mtype`` (indices into
+    :data:`sim.scenario.SECTORS` / :data:`sim.scenario.TYPES`), ``revenue``
+    (CNY/month). State: ``score`` (points), ``tier`` (0-3 = A-D),
+    ``list_state`` (:data:`sim.rules.NONE`/``RED``/``KEY``/``BLACK``) with
+    ``list_since``/``list_until`` (months), a pending blacklist recognition,
+    the months of the last three recorded violations, ``p_hat`` (perceived
+    monthly detection probability) and ``norm`` (integrity norm 0-1).
+    """
+
+    def __init__(self, model: CreditModel, sector: int, mtype: int, revenue: float, score: float,
+                 norm: float) -> None:
+        super().__init__(model)
+        p = model.p
+        self.sector = int(sector)
+        self.mtype = int(mtype)
+        self.revenue = float(revenue)
+        self.score = float(score)
+        self.norm = float(norm)
+        self.tier = int(R.tier_of(self.score, *p.cuts))
+        self.p_hat = float(model.scn.behaviour.learning.initial_perceived_detection)
+        self.list_state = R.NONE
+        self.list_since = R.NEVER
+        self.list_until = R.NEVER
+        self.clean_since_listing = True
+        self.pending_until = R.NEVER
+        self.pending_wrongful = False
+        self.r1 = self.r2 = self.r3 = R.NEVER
+        self.months_clean = model.scn.policy.lists.red.clean_months
+        self.last_repair = self.prev_repair = R.NEVER
+        self.stratum = 0
+        self._reset_month()
+
+    def _reset_month(self) -> None:
+        self.operating = True
+        self.violated = False
+        self.severe = False
+        self.harm = 0.0
+        self.checked = False
+        self.detected = False
+        self.false_positive = False
+        self.own_signal = 0.0
+
+    # -- 3. decision -------------------------------------------------------
+    def severe_share(self) -> float:
+        """Share (0-1) of this merchant's violations that are severe."""
+        m = self.model
+        share = m.p.severe_share[self.sector]
+        if self.mtype == R.DEFIANT:
+            share = min(1.0, share * m.scn.behaviour.defiant.severe_share_multiplier)
+        return float(share)
+
+    def perceived_detection(self) -> float:
+        """Monthly detection probability the merchant acts on (0-1)."""
+        m = self.model
+        if m.scn.behaviour.learning.full_information:
+            return float(m.true_detection[self.stratum] * m.p.detection_factor[self.sector])
+        return self.p_hat
+
+    def decide(self) -> None:
+        """Comply or violate this month (and how severely), by behavioural type."""
+        m = self.model
+        p, pol, beh = m.p, m.scn.policy, m.scn.behaviour
+        self._reset_month()
+        is_red = self.list_state == R.RED
+        is_black = self.list_state == R.BLACK
+        if is_black and pol.lists.blacklist.market_ban:
+            self.operating = False
+            return
+        rev = R.effective_revenue(self.revenue, is_red, is_black, pol.incentives.red_list_demand_bonus,
+                                  pol.incentives.blacklist_demand_loss)
+        s = self.sector
+        severe_share = self.severe_share()
+        if self.mtype == R.CARELESS:
+            ok = not R.careless_violates(m.rng.random(), beh.careless_violation_rate)
+        else:
+            p_hat = self.perceived_detection()
+            n_rec = R.records_in_window(self.r1, self.r2, self.r3, m.month, pol.lists.blacklist.repeat_window_months)
+            p_bl = R.blacklist_if_recorded(severe_share, n_rec, pol.lists.blacklist.repeat_violations,
+                                           m.blacklist_on)
+            cons = R.consequence_ratio(
+                p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s], m.black_loss,
+                pol.incentives.joint_punishment_multiplier, is_red * m.red_on, pol.lists.red.clean_months,
+                pol.incentives.red_list_monthly_value, pol.incentives.red_list_demand_bonus, rev,
+                beh.consequence_weight)
+            sanction = R.expected_sanction(p_hat, pol.penalties.fine_multiple, cons, beh.risk_aversion)
+            if self.mtype == R.DEFIANT:
+                ok = R.defiant_complies(p_hat, sanction, beh.defiant.min_detection,
+                                        beh.defiant.deterrence_multiple)
+            else:
+                moral = R.moral_cost(self.norm, beh.social.influence, m.peer_compliance[s])
+                ok = R.strategic_complies(sanction, moral)
+                if self.mtype == R.HONEST:
+                    ok = R.honest_complies(self.norm, beh.social.honest_collapse_norm, ok)
+        if not ok:
+            self.violated = True
+            self.severe = bool(m.rng.random() < severe_share)
+            gain = p.gain_share[s] * rev
+            self.harm = float(R.consumer_harm(gain, p.harm[s], self.severe, p.severe_harm_multiple))
+
+    # -- 5. record -----------------------------------------------------------
+    def update_record(self) -> None:
+        """Apply this month's check result to the score and the record of violations."""
+        m = self.model
+        pen = m.scn.policy.penalties
+        recorded = self.detected or self.false_positive
+        severe_rec = self.detected and self.severe
+        self.score = float(R.score_after(self.score, recorded, severe_rec, pen.score_loss_minor,
+                                         pen.score_loss_severe, pen.monthly_score_recovery))
+        if recorded:
+            self.r3, self.r2, self.r1 = self.r2, self.r1, m.month
+            self.months_clean = 0
+            self.clean_since_listing = False
+        else:
+            self.months_clean += 1
+
+    # -- 6. lists ------------------------------------------------------------
+    def _enter(self, state: int, now: int, duration: int) -> None:
+        self.list_state = state
+        self.list_since = now
+        self.list_until = now + duration
+        self.clean_since_listing = True
+
+    def _leave(self, threshold: float) -> None:
+        self.list_state = R.NONE
+        self.score = float(R.score_on_exit(self.score, threshold))
+
+    def _recognise_blacklist(self) -> None:
+        """End of the recognition delay: appeal, then listing (or not)."""
+        m = self.model
+        bl = m.scn.policy.lists.blacklist
+        c = m.counters
+        self.pending_until = R.NEVER
+        if m.rng.random() < m.scn.behaviour.appeal_propensity:
+            c["appeals"] += 1
+            if self.pending_wrongful and m.rng.random() < bl.appeal_success_probability:
+                c["appeals_won"] += 1
+                return
+        self._enter(R.BLACK, m.month, bl.duration_months)
+        c["new_blacklistings"] += 1
+        c["wrongful_listings"] += int(self.pending_wrongful)
+
+    def update_lists(self) -> None:
+        """Recognition, expiry, new listings, red list and credit repair for this month."""
+        m = self.model
+        L = m.scn.policy.lists
+        now = m.month
+        c = m.counters
+        recorded = self.detected or self.false_positive
+        severe_rec = self.detected and self.severe
+        if self.pending_until != R.NEVER and now >= self.pending_until:
+            self._recognise_blacklist()
+        if self.list_state == R.BLACK and now >= self.list_until:
+            self._leave(L.blacklist.max_score)
+        elif self.list_state == R.KEY and now >= self.list_until:
+            self._leave(L.key_attention.max_score)
+        n_rec = R.records_in_window(self.r1, self.r2, self.r3, now, L.blacklist.repeat_window_months)
+        if (m.blacklist_on and self.list_state != R.BLACK and self.pending_until == R.NEVER
+                and R.blacklist_trigger(severe_rec, n_rec, L.blacklist.repeat_violations, self.score,
+                                        L.blacklist.max_score)):
+            self.pending_wrongful = self.false_positive
+            self.pending_until = now + L.blacklist.recognition_delay_months
+            if L.blacklist.recognition_delay_months == 0:
+                self._recognise_blacklist()
+        if (m.key_on and self.list_state != R.BLACK
+                and R.key_trigger(recorded, self.score, L.key_attention.max_score)):
+            if self.list_state != R.KEY:
+                self._enter(R.KEY, now, L.key_attention.duration_months)
+                c["new_key_listings"] += 1
+                c["wrongful_listings"] += int(self.false_positive)
+            else:
+                self.list_until = now + L.key_attention.duration_months
+        if m.red_on:
+            if self.list_state == R.RED and (recorded or self.score < L.red.min_score):
+                self.list_state = R.NONE
+            elif self.list_state == R.NONE and R.red_eligible(self.score, self.months_clean, L.red.min_score,
+                                                               L.red.clean_months):
+                self.list_state = R.RED
+        if (L.repair.enabled and self.list_state in (R.KEY, R.BLACK)
+                and R.repair_eligible(now, self.list_since, self.clean_since_listing, self.last_repair,
+                                      self.prev_repair, L.repair.min_months_on_list,
+                                      L.repair.min_months_between, L.repair.max_in_36_months)
+                and m.rng.random() < L.repair.application_probability):
+            threshold = L.blacklist.max_score if self.list_state == R.BLACK else L.key_attention.max_score
+            self._leave(threshold)
+            self.prev_repair, self.last_repair = self.last_repair, now
+            c["repairs"] += 1
+
+    # -- 7. learning -----------------------------------------------------------
+    def learn(self) -> None:
+        """Update perceived detection (own check, published results) and the integrity norm."""
+        m = self.model
+        beh = m.scn.behaviour
+        published = m.published[self.stratum] * m.p.detection_factor[self.sector]
+        own_weight = beh.learning.own_weight if m.scn.policy.inspection.publish_results else 1.0
+        self.p_hat = float(R.update_belief(self.p_hat, self.own_signal, published, beh.learning.rate, own_weight))
+        self.norm = float(R.update_norm(self.norm, m.peer_compliance[self.sector],
+                                        beh.social.norm_adaptation_rate))
+
+    def update_tier(self) -> None:
+        """Public credit evaluation: tier from the current score."""
+        self.tier = int(R.tier_of(self.score, *self.model.p.cuts))
+
+
+class CreditModel(mesa.Model):
+    """Merchants under a commerce bureau's credit-based supervision (Mesa reference engine).
+
+    Parameters
+    ----------
+    params : Params
+        Compiled scenario (:func:`sim.params.compile_scenario`).
+    rng : numpy.random.Generator or int
+        Source of every random draw in the run.
+    """
+
+    def __init__(self, params: Params, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__(rng=rng)
+        self.p = params
+        self.scn = params.scenario
+        pol = self.scn.policy
+        self.month = 0
+        self.red_on = bool(pol.lists.red.enabled)
+        self.key_on = bool(pol.lists.key_attention.enabled)
+        self.blacklist_on = bool(pol.lists.blacklist.enabled)
+        self.black_loss = 1.0 if pol.lists.blacklist.market_ban else pol.incentives.blacklist_demand_loss
+        ins = pol.inspection
+        self.inspector_skill = self.rng.uniform(ins.detection_probability - ins.inspector_skill_spread,
+                                                ins.detection_probability + ins.inspector_skill_spread,
+                                                ins.inspectors)
+        self.peer_compliance = np.full(len(params.sector_share), self.scn.behaviour.social.initial_norm_mean)
+        self.published = params.stratum_prob * ins.detection_probability
+        self.true_detection = self.published.copy()
+        self.records: list[dict] = []
+        self.group_records: list[list[dict]] = []
+        self._add(draw_merchants(params, params.merchants, self.rng))
+
+    def _add(self, d: dict) -> None:
+        for i in range(len(d["sector"])):
+            Merchant(self, d["sector"][i], d["mtype"][i], d["revenue"][i], d["score"][i], d["norm"][i])
+
+    # -- 1 ---------------------------------------------------------------------
+    def exit_and_entry(self) -> None:
+        """Exits (base hazard, higher under market ban), then entry through ex-ante review."""
+        pop = self.scn.population
+        ban = self.scn.policy.lists.blacklist.market_ban
+        leaving = []
+        for a in self.agents:
+            hazard = pop.exit_rate_per_month * (pop.banned_exit_multiplier if ban and a.list_state == R.BLACK else 1.0)
+            if self.rng.random() < hazard:
+                leaving.append(a)
+        for a in leaving:
+            a.remove()
+        self.counters["exits"] = len(leaving)
+        applicants = int(self.rng.poisson(pop.entry_rate_per_month * self.p.merchants))
+        flagged = int((self.rng.random(applicants) < pop.blacklisted_applicant_share).sum())
+        refused = flagged if self.scn.policy.entry.exante_review else 0
+        self._add(draw_merchants(self.p, applicants - flagged, self.rng))
+        self._add(draw_merchants(self.p, flagged - refused, self.rng, forced_type=R.DEFIANT))
+        self.counters["entries"] = applicants - refused
+        self.counters["entries_refused"] = refused
+
+    # -- 2 ---------------------------------------------------------------------
+    def plan_checks(self) -> None:
+        """Sort merchants into strata and fix this month's check counts under capacity."""
+        self.strata: list[list[Merchant]] = [[] for _ in range(N_STRATA)]
+        ban = self.scn.policy.lists.blacklist.market_ban
+        for a in self.agents:
+            a.stratum = stratum_of(a.tier, a.list_state)
+            if not (ban and a.list_state == R.BLACK):
+                self.strata[a.stratum].append(a)
+        sizes = np.array([len(s) for s in self.strata])
+        counts, requested, scale = R.stratified_counts(sizes, self.p.stratum_prob,
+                                                       self.scn.policy.inspection.capacity_per_month, self.rng)
+        self.check_counts = counts
+        self.counters["inspections_requested"] = requested
+        self.true_detection = self.p.stratum_prob * scale * self.scn.policy.inspection.detection_probability
+
+    # -- 4 ---------------------------------------------------------------------
+    def inspect(self) -> None:
+        """Double-random checks: merchants drawn without replacement per stratum, inspectors at random."""
+        ins = self.scn.policy.inspection
+        published = np.zeros(N_STRATA)
+        for s, members in enumerate(self.strata):
+            n = int(self.check_counts[s])
+            if members:
+                published[s] = n / len(members) * ins.detection_probability
+            if n == 0:
+                continue
+            for idx in self.rng.choice(len(members), size=n, replace=False):
+                a = members[idx]
+                a.checked = True
+                skill = self.inspector_skill[self.rng.integers(ins.inspectors)] * self.p.detection_factor[a.sector]
+                a.own_signal = float(skill)
+                if a.violated:
+                    a.detected = bool(self.rng.random() < skill)
+                else:
+                    a.false_positive = bool(self.rng.random() < ins.false_positive_rate)
+        if ins.publish_results:
+            self.published = published
+
+    # -- 8 ---------------------------------------------------------------------
+    def collect(self) -> None:
+        """Count the month (shared definitions in :mod:`sim.metrics`) and update peer compliance."""
+        agents = list(self.agents)
+        f = lambda name, dt: np.fromiter((getattr(a, name) for a in agents), dtype=dt, count=len(agents))  # noqa: E731
+        arrays = {
+            "sector": f("sector", np.int64), "mtype": f("mtype", np.int64), "tier": f("tier", np.int64),
+            "list_state": f("list_state", np.int64), "operating": f("operating", bool),
+            "violated": f("violated", bool), "severe": f("severe", bool), "checked": f("checked", bool),
+            "detected": f("detected", bool), "false_positive": f("false_positive", bool),
+            "harm": f("harm", np.float64),
+        }
+        n_red = int((arrays["list_state"] == R.RED).sum())
+        self.counters["incentive_value"] = n_red * self.scn.policy.incentives.red_list_monthly_value
+        totals, groups = month_record(arrays, self.counters, self.scn.policy.inspection.cost_per_check)
+        totals["month"] = self.month
+        self.records.append(totals)
+        self.group_records.append(groups)
+        op = arrays["operating"]
+        n_op = np.bincount(arrays["sector"][op], minlength=len(self.peer_compliance))
+        n_ok = np.bincount(arrays["sector"][op & ~arrays["violated"]], minlength=len(self.peer_compliance))
+        self.peer_compliance = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), self.peer_compliance)
+
+    def step(self) -> None:
+        """One month, in the order given in the module docstring."""
+        self.counters = {k: 0 for k in ("inspections_requested", "new_blacklistings", "new_key_listings",
+                                        "wrongful_listings", "appeals", "appeals_won", "repairs", "entries",
+                                        "entries_refused", "exits", "incentive_value")}
+        self.exit_and_entry()
+        self.plan_checks()
+        self.agents.shuffle_do("decide")
+        self.inspect()
+        self.agents.do("update_record")
+        self.agents.do("update_lists")
+        self.collect()
+        self.agents.do("learn")
+        self.agents.do("update_tier")
+        self.month += 1
+
+
+def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
+        ) -> tuple[list[dict], list[list[dict]]]:
+    """Run one replication with the Mesa engine.
+
+    Returns the month records (one dict of :data:`sim.metrics.METRICS` per
+    month) and the breakdown rows per month. ``on_month`` is called after each
+    month (for progress bars).
+    """
+    model = CreditModel(params, rng=rng)
+    for _ in range(params.months):
+        model.step()
+        if on_month is not None:
+            on_month()
+    return model.records, model.group_records

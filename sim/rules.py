@@ -1,0 +1,279 @@
+"""The model's rules, each written once for a scalar or a numpy array.
+
+Every engine calls these functions; engines differ only in orchestration
+(one Mesa ``Agent`` per merchant, or arrays over all merchants). The functions
+use arithmetic and comparisons only, so a Python float, a numpy scalar and a
+numpy array all work, and give the same numbers.
+
+Units: probabilities and shares are in 0-1; scores in points 0-100; money in
+CNY; time in months. "Units of gain" means "as a multiple of the merchant's
+gain from violating this month".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "NONE", "RED", "KEY", "BLACK", "LIST_NAMES",
+    "HONEST", "STRATEGIC", "DEFIANT", "CARELESS",
+    "NEVER",
+    "check_probability",
+    "expected_sanction",
+    "moral_cost",
+    "strategic_complies",
+    "honest_complies",
+    "defiant_complies",
+    "careless_violates",
+    "consequence_ratio",
+    "blacklist_if_recorded",
+    "effective_revenue",
+    "consumer_harm",
+    "score_after",
+    "tier_of",
+    "records_in_window",
+    "red_eligible",
+    "key_trigger",
+    "blacklist_trigger",
+    "repair_eligible",
+    "score_on_exit",
+    "update_belief",
+    "update_norm",
+    "stratified_counts",
+]
+
+# list states (mutually exclusive; blacklist outranks key-attention outranks red)
+NONE, RED, KEY, BLACK = 0, 1, 2, 3
+LIST_NAMES = ("none", "red", "key_attention", "blacklist")
+
+# behavioural types, in the order of sim.scenario.TYPES
+HONEST, STRATEGIC, DEFIANT, CARELESS = 0, 1, 2, 3
+
+NEVER = -10_000
+"""Month stamp meaning "never happened" (far enough in the past for any window)."""
+
+
+def check_probability(ratio, campaigns_per_year, factor):
+    """Monthly chance that a merchant is drawn for a check, before capacity limits.
+
+    Parameters
+    ----------
+    ratio : float or array
+        Share of the tier drawn per campaign (0-1).
+    campaigns_per_year : float or array
+        Campaigns per year (0-12); campaigns are spread evenly over the months.
+    factor : float or array
+        List multiplier (red < 1 < key-attention, blacklist).
+
+    Returns
+    -------
+    float or array
+        Probability per month, capped at 1.
+    """
+    return np.minimum(1.0, ratio * campaigns_per_year / 12.0 * factor)
+
+
+def expected_sanction(p_hat, fine_multiple, consequences, risk_aversion):
+    """Perceived expected sanction of violating, in units of gain.
+
+    ``p_hat * (fine_multiple + consequences) * (1 + risk_aversion)``: the
+    perceived monthly detection probability times the fine and the list
+    consequences (both as multiples of the month's gain), inflated by risk
+    aversion (0 = risk neutral).
+    """
+    return p_hat * (fine_multiple + consequences) * (1.0 + risk_aversion)
+
+
+def moral_cost(norm, influence, peer_compliance):
+    """Moral cost of violating, as a share of gain (0-1).
+
+    Rises with the merchant's integrity norm (0-1) and with the share of
+    compliant peers in its sector (0-1); ``influence`` (0-1) is the cost for a
+    fully committed merchant when every peer complies. Zero when social
+    influence is off.
+    """
+    return norm * influence * peer_compliance
+
+
+def strategic_complies(sanction, moral):
+    """A strategic merchant complies iff expected sanction plus moral cost >= gain.
+
+    With both in units of gain the rule is ``sanction + moral >= 1``. With no
+    social influence (``moral = 0``), no list consequences, full information
+    and risk neutrality this is Allingham-Sandmo: comply iff p*F >= 1
+    (Allingham & Sandmo 1972, doi:10.1016/0047-2727(72)90010-2).
+    """
+    return sanction + moral >= 1.0
+
+
+def honest_complies(norm, collapse_norm, strategic_ok):
+    """An honest merchant complies unless its norm fell below ``collapse_norm``;
+    then it decides like a strategic one (``strategic_ok``)."""
+    return (norm >= collapse_norm) | strategic_ok
+
+
+def defiant_complies(p_hat, sanction, min_detection, deterrence_multiple):
+    """A defiant merchant complies only under strong and certain sanctions:
+    perceived monthly detection >= ``min_detection`` and expected sanction >=
+    ``deterrence_multiple`` gains."""
+    return (p_hat >= min_detection) & (sanction >= deterrence_multiple)
+
+
+def careless_violates(u, rate):
+    """A careless merchant violates unintentionally when the uniform draw ``u`` < ``rate``."""
+    return u < rate
+
+
+def blacklist_if_recorded(severe_share, records_in_window_now, repeat_violations, blacklist_on):
+    """Chance (0-1) that a newly recorded violation puts the merchant on the blacklist.
+
+    Severe violations list directly; a minor one lists when it is the
+    ``repeat_violations``-th record within the window.
+    """
+    repeat_hit = 1.0 * (records_in_window_now + 1 >= repeat_violations)
+    return blacklist_on * (severe_share + (1.0 - severe_share) * repeat_hit)
+
+
+def consequence_ratio(p_blacklist, duration_months, profit_margin, gain_share, demand_loss,
+                      joint_multiplier, is_red, red_months, red_value, red_bonus, revenue,
+                      consequence_weight):
+    """List consequences of a recorded violation, in units of the month's gain.
+
+    * blacklist: ``p_blacklist * duration * margin * demand_loss * joint_multiplier / gain_share``
+      (profit lost each month listed, multiplied by joint punishment; the
+      revenue cancels because profit and gain are both shares of revenue);
+    * red list: a red merchant loses ``red_value + red_bonus * margin * revenue``
+      a month for ``red_months`` (the clean period to regain it).
+
+    The sum is weighted by ``consequence_weight`` (0-1: myopia). Money in CNY.
+    """
+    gain = gain_share * revenue
+    black = p_blacklist * duration_months * profit_margin * demand_loss * joint_multiplier / gain_share
+    red = is_red * red_months * (red_value + red_bonus * profit_margin * revenue) / np.maximum(gain, 1e-9)
+    return consequence_weight * (black + red)
+
+
+def effective_revenue(revenue, is_red, is_black, red_bonus, black_loss):
+    """Monthly revenue (CNY) after the red-list demand bonus and blacklist demand loss."""
+    return revenue * (1.0 + red_bonus * is_red) * (1.0 - black_loss * is_black)
+
+
+def consumer_harm(gain, harm_per_gain, severe, severe_multiple):
+    """Harm to consumers (CNY) of a violation with the given gain (CNY)."""
+    return gain * harm_per_gain * (1.0 + (severe_multiple - 1.0) * severe)
+
+
+def score_after(score, recorded, severe, loss_minor, loss_severe, recovery):
+    """Credit score (0-100 points) after a month.
+
+    A recorded violation costs ``loss_minor`` or ``loss_severe`` points; a
+    month without one regains ``recovery`` points. Clipped to 0-100.
+    """
+    loss = recorded * (loss_minor + severe * (loss_severe - loss_minor))
+    gain = (1 - recorded) * recovery
+    return np.minimum(100.0, np.maximum(0.0, score - loss + gain))
+
+
+def tier_of(score, cut_a, cut_b, cut_c):
+    """Tier index from score: 0 = A (>= cut_a), 1 = B, 2 = C, 3 = D (< cut_c)."""
+    return 1 * (score < cut_a) + 1 * (score < cut_b) + 1 * (score < cut_c)
+
+
+def records_in_window(r1, r2, r3, now, window):
+    """Recorded violations among the last three stamps (months) within ``window`` months of ``now``."""
+    return 1 * (now - r1 < window) + 1 * (now - r2 < window) + 1 * (now - r3 < window)
+
+
+def red_eligible(score, months_clean, min_score, clean_months):
+    """Red list: score >= ``min_score`` and no recorded violation for ``clean_months``."""
+    return (score >= min_score) & (months_clean >= clean_months)
+
+
+def key_trigger(recorded, score, max_score):
+    """Key-attention list: a recorded violation this month or a score below ``max_score``."""
+    return recorded | (score < max_score)
+
+
+def blacklist_trigger(recorded_severe, records_now, repeat_violations, score, max_score):
+    """Blacklist candidacy: a severe record, ``repeat_violations`` records in the window, or score < ``max_score``."""
+    return recorded_severe | (records_now >= repeat_violations) | (score < max_score)
+
+
+def repair_eligible(now, listed_since, clean_since_listing, last_repair, prev_repair,
+                    min_months_on_list, min_months_between, max_in_36):
+    """Credit repair allowed (MOFCOM 2019): at least ``min_months_on_list`` listed and clean
+    since, ``min_months_between`` since the last repair, fewer than ``max_in_36``
+    repairs in the last 36 months."""
+    recent = 1 * (now - last_repair < 36) + 1 * (now - prev_repair < 36)
+    return ((now - listed_since >= min_months_on_list) & clean_since_listing
+            & (now - last_repair >= min_months_between) & (recent < max_in_36))
+
+
+def score_on_exit(score, threshold):
+    """Score after leaving a list (expiry or repair): at least the list's threshold,
+    so the merchant is not listed again by score alone the next month."""
+    return np.maximum(score, threshold)
+
+
+def update_belief(p_hat, own_signal, published, rate, own_weight):
+    """Perceived monthly detection probability after a month of evidence.
+
+    ``own_signal`` is the detection probability experienced in an own check
+    this month (0 when not checked); ``published`` the published check rate of
+    the merchant's stratum times the detection probability. Exponential
+    smoothing with weight ``rate`` (0-1).
+    """
+    evidence = own_weight * own_signal + (1.0 - own_weight) * published
+    return p_hat + rate * (evidence - p_hat)
+
+
+def update_norm(norm, peer_compliance, rate):
+    """Integrity norm (0-1) moves toward the sector's compliance at ``rate`` per month."""
+    return norm + rate * (peer_compliance - norm)
+
+
+def stratified_counts(sizes, probs, capacity, rng):
+    """Checks per stratum this month, drawn without replacement within each stratum.
+
+    Parameters
+    ----------
+    sizes : array of int
+        Merchants per stratum.
+    probs : array of float
+        Monthly check probability per stratum (0-1).
+    capacity : int
+        Checks the bureau can make this month.
+    rng : numpy.random.Generator
+        The model's generator.
+
+    Returns
+    -------
+    counts : array of int
+        Checks per stratum (each <= size); ``counts.sum() <= capacity``.
+    requested : float
+        Checks the ratios asked for (expected value, before capacity).
+    scale : float
+        Share of requested checks made (1 when capacity suffices).
+
+    Each stratum's expected count ``size * prob * scale`` is rounded
+    stochastically (floor plus a Bernoulli remainder), so realised shares are
+    unbiased; if rounding up overshoots capacity, the excess is removed from
+    randomly chosen rounded-up strata.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    expected = sizes * probs
+    requested = float(expected.sum())
+    scale = 1.0 if requested <= capacity else capacity / requested
+    target = expected * scale
+    base = np.floor(target)
+    frac = target - base
+    up = rng.random(len(sizes)) < frac
+    counts = (base + up).astype(np.int64)
+    counts = np.minimum(counts, sizes)
+    excess = int(counts.sum() - capacity)
+    if excess > 0:
+        candidates = np.flatnonzero(up)
+        drop = rng.choice(candidates, size=min(excess, len(candidates)), replace=False)
+        counts[drop] -= 1
+    return counts, requested, scale

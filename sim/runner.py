@@ -1,0 +1,193 @@
+"""Replicated runs of a scenario, their summary, and atomic output folders.
+
+Seeds: one base seed becomes a :class:`numpy.random.SeedSequence`; replication
+``r`` uses its ``r``-th spawned child, so a replication's numbers do not depend
+on how many replications run or in which order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.engines import get_engine
+from sim.metrics import METRICS
+from sim.params import compile_scenario
+from sim.scenario import Scenario, scenario_hash, to_yaml
+
+__all__ = ["RunResult", "rep_generators", "run_scenario", "summarise", "write_outputs",
+           "code_version", "SUMMARY_MONTHS"]
+
+SUMMARY_MONTHS = 12
+"""The summary averages the last 12 months of each replication."""
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_scenario`.
+
+    ``timeseries`` is long-format: one row per (rep, month, by, group); ``by``
+    is ``all`` for the whole population (every metric) or ``sector``/``tier``/
+    ``type`` for breakdowns. ``summary`` maps each metric to ``{mean, lo, hi}``.
+    """
+
+    scenario: Scenario
+    engine: str
+    seed: int
+    reps: int
+    timeseries: pd.DataFrame
+    summary: dict
+    seconds: float
+
+
+def rep_generators(seed: int, reps: int) -> list[np.random.Generator]:
+    """One independent generator per replication, spawned from ``seed``."""
+    children = np.random.SeedSequence(seed).spawn(reps)
+    return [np.random.default_rng(c) for c in children]
+
+
+def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "mesa",
+                 progress: bool = True) -> RunResult:
+    """Run ``reps`` replications of a scenario.
+
+    Parameters
+    ----------
+    scn : Scenario
+        Validated scenario.
+    reps : int
+        Replications (>= 1).
+    seed : int
+        Base seed (>= 0); the same seed gives the same numbers.
+    engine : str
+        ``mesa`` (reference).
+    progress : bool
+        Show a progress bar on stderr for runs longer than ~2 seconds.
+    """
+    from tqdm.auto import tqdm
+
+    run = get_engine(engine)
+    params = compile_scenario(scn)
+    t0 = time.perf_counter()
+    frames = []
+    bar = tqdm(total=reps * params.months, desc=f"{scn.name} ({engine})", unit="month",
+               disable=not progress, delay=2.0, leave=False)
+    try:
+        for r, rng in enumerate(rep_generators(seed, reps)):
+            records, groups = run(params, rng, on_month=lambda: bar.update(1))
+            tot = pd.DataFrame(records)
+            tot.insert(0, "rep", r)
+            tot.insert(2, "by", "all")
+            tot.insert(3, "group", "all")
+            rows = [dict(g, rep=r, month=m) for m, gs in enumerate(groups) for g in gs]
+            frames.append(tot)
+            frames.append(pd.DataFrame(rows))
+    finally:
+        bar.close()
+    ts = pd.concat(frames, ignore_index=True)
+    lead = ["rep", "month", "by", "group"]
+    ts = ts[lead + [c for c in ts.columns if c not in lead]]
+    ts = ts.sort_values(["rep", "month", "by", "group"], kind="stable").reset_index(drop=True)
+    ts["by"] = ts["by"].astype(str)
+    ts["group"] = ts["group"].astype(str)
+    return RunResult(scn, engine, seed, reps, ts, summarise(ts), time.perf_counter() - t0)
+
+
+def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:
+    """Summary per metric over the last ``months`` months: ``{mean, lo, hi}``.
+
+    Each replication's metric is averaged over its last ``months`` months;
+    ``mean`` is the mean over replications and ``lo``/``hi`` the 95%
+    t-interval of that mean (equal to the mean for one replication). Metrics
+    undefined in every month (e.g. hit rate without checks) are ``null``.
+    """
+    tot = ts[ts["by"] == "all"]
+    last = tot["month"].max()
+    window = tot[tot["month"] > last - months]
+    per_rep = window.groupby("rep")[[m.name for m in METRICS]].mean()
+    out = {}
+    for m in METRICS:
+        x = per_rep[m.name].dropna().to_numpy(dtype=float)
+        if len(x) == 0:
+            out[m.name] = {"mean": None, "lo": None, "hi": None}
+            continue
+        mean = float(x.mean())
+        if len(x) > 1:
+            half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+        else:
+            half = 0.0
+        out[m.name] = {"mean": mean, "lo": mean - half, "hi": mean + half}
+    return out
+
+
+def code_version() -> str:
+    """Git commit of the code (with ``+dirty`` for local changes), or the package version."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        if rev.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return rev.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return "sim " + version("credit-policy-lab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def write_outputs(result: RunResult, out_dir: str | Path, source: str = "") -> Path:
+    """Write ``summary.json``, ``timeseries.parquet``, ``scenario.yaml`` and ``manifest.json``.
+
+    The folder is built next to ``out_dir`` under a temporary name and renamed
+    into place, so ``out_dir`` never holds a half-written result.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
+        result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+        (tmp / "scenario.yaml").write_text(to_yaml(result.scenario), encoding="utf-8")
+        manifest = {
+            "scenario": result.scenario.name,
+            "scenario_file": source,
+            "scenario_hash": scenario_hash(result.scenario),
+            "engine": result.engine,
+            "seed": result.seed,
+            "reps": result.reps,
+            "merchants": result.scenario.population.merchants,
+            "months": result.scenario.population.months,
+            "summary_months": SUMMARY_MONTHS,
+            "code_version": code_version(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "run_seconds": round(result.seconds, 3),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "host": platform.node(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

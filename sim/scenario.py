@@ -1,0 +1,685 @@
+"""Scenario files: schema, loading with ``extends:``, ``--set`` overrides, checks.
+
+A scenario is a YAML file with three parts:
+
+* ``policy``: the levers a bureau sets (sampling ratios, list thresholds, ...);
+* ``behaviour``: uncertainties about how merchants respond;
+* ``population``: who is supervised (size, sectors, behavioural type mix).
+
+Every parameter is declared once below with its unit, its allowed range and
+its meaning; unknown keys are errors, so a typo never falls back to a default.
+Cross-field rules (tier cut-offs ordered, list thresholds ordered, mixes that
+sum to 1) are checked by :func:`cross_checks`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.errors import InputError, Problem
+
+__all__ = [
+    "Scenario",
+    "TIERS",
+    "TYPES",
+    "SECTORS",
+    "load_scenario",
+    "load_raw",
+    "apply_overrides",
+    "parse_set",
+    "validate_dict",
+    "cross_checks",
+    "parameter_table",
+    "scenario_hash",
+    "to_yaml",
+]
+
+TIERS = ("A", "B", "C", "D")
+"""Credit tiers, best first (A: good credit, low risk; D: dishonest, high risk)."""
+
+TYPES = ("honest", "strategic", "defiant", "careless")
+"""Behavioural types after Bloomquist (2011)."""
+
+SECTORS = (
+    "household_services",
+    "catering_accommodation",
+    "retail",
+    "promotions",
+    "refined_oil",
+    "laundry_dyeing",
+    "ecommerce",
+    "foreign_trade",
+    "service_trade",
+    "foreign_invested",
+)
+"""Sectors of the seed plan: six consumer sectors (clause 6), e-commerce (7),
+foreign trade (10), service trade (11) and foreign-invested enterprises (12)."""
+
+
+def P(default: Any, lo: float | None, hi: float | None, unit: str, doc: str, **kw: Any) -> Any:
+    """Declare a parameter: default, inclusive range [lo, hi], unit and meaning."""
+    extra = {"unit": unit}
+    return Field(default, ge=lo, le=hi, description=doc, json_schema_extra=extra, **kw)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+
+# ---------------------------------------------------------------------------
+# policy (levers)
+# ---------------------------------------------------------------------------
+
+
+class TierRatios(_Strict):
+    """Share of a tier drawn per campaign (0-1)."""
+
+    A: float = P(0.03, 0, 1, "share", "Share of tier A drawn per campaign")
+    B: float = P(0.03, 0, 1, "share", "Share of tier B drawn per campaign")
+    C: float = P(0.03, 0, 1, "share", "Share of tier C drawn per campaign")
+    D: float = P(0.03, 0, 1, "share", "Share of tier D drawn per campaign")
+
+
+class TierCampaigns(_Strict):
+    """Campaigns per year for each tier (spread evenly over the months)."""
+
+    A: float = P(1.0, 0, 12, "campaigns/year", "Campaigns per year for tier A")
+    B: float = P(1.0, 0, 12, "campaigns/year", "Campaigns per year for tier B")
+    C: float = P(1.0, 0, 12, "campaigns/year", "Campaigns per year for tier C")
+    D: float = P(1.0, 0, 12, "campaigns/year", "Campaigns per year for tier D")
+
+
+class Inspection(_Strict):
+    """Double-random spot checks (双随机、一公开), clause 4."""
+
+    sampling_ratio: TierRatios = Field(default_factory=TierRatios)
+    campaigns_per_year: TierCampaigns = Field(default_factory=TierCampaigns)
+    capacity_per_month: int = P(
+        1000, 0, 10_000_000, "checks/month",
+        "Checks the bureau can make in a month; excess planned checks are scaled down",
+    )
+    inspectors: int = P(20, 1, 100_000, "inspectors", "Inspectors drawn at random for each check")
+    detection_probability: float = P(
+        0.8, 0, 1, "probability", "Mean chance that a check of a violating merchant finds the violation"
+    )
+    inspector_skill_spread: float = P(
+        0.1, 0, 0.5, "probability",
+        "Half-width of the uniform spread of inspectors' detection probabilities around the mean",
+    )
+    false_positive_rate: float = P(
+        0.02, 0, 1, "probability", "Chance that a check of a compliant merchant records a violation"
+    )
+    cost_per_check: float = P(800.0, 0, 1e7, "CNY/check", "Bureau cost of one on-site check")
+    publish_results: bool = P(
+        True, None, None, "switch", "Publish check results per tier (the 'one public'); peers learn from them"
+    )
+
+
+class Tiers(_Strict):
+    """Public credit evaluation score cut-offs (分级分类); below C is tier D."""
+
+    A: float = P(90.0, 0, 100, "score points", "Lowest score of tier A")
+    B: float = P(75.0, 0, 100, "score points", "Lowest score of tier B")
+    C: float = P(60.0, 0, 100, "score points", "Lowest score of tier C (below it: tier D)")
+
+
+class Penalties(_Strict):
+    """Fines and score losses for a recorded violation."""
+
+    fine_multiple: float = P(
+        3.0, 0, 100, "x monthly gain", "Fine as a multiple of the month's gain from violating"
+    )
+    score_loss_minor: float = P(10.0, 0, 100, "score points", "Score lost for a recorded minor violation")
+    score_loss_severe: float = P(30.0, 0, 100, "score points", "Score lost for a recorded severe violation")
+    monthly_score_recovery: float = P(
+        0.1, 0, 10, "score points/month", "Score regained for each month without a recorded violation"
+    )
+
+
+class RedList(_Strict):
+    """Red list (红名单): trustworthy merchants with incentives."""
+
+    enabled: bool = P(True, None, None, "switch", "Keep a red list")
+    min_score: float = P(95.0, 0, 100, "score points", "Lowest score for the red list")
+    clean_months: int = P(12, 0, 120, "months", "Months without a recorded violation required")
+    check_factor: float = P(
+        0.5, 0, 1, "x tier ratio", "Multiplier on the sampling ratio for red-listed merchants (fewer checks)"
+    )
+
+
+class KeyAttentionList(_Strict):
+    """Key-attention list (重点关注对象名单): dishonest but not severe."""
+
+    enabled: bool = P(True, None, None, "switch", "Keep a key-attention list")
+    max_score: float = P(60.0, 0, 100, "score points", "Merchants scoring below this are listed")
+    duration_months: int = P(
+        12, 1, 24, "months", "Months on the list after the last trigger (MOFCOM 2019: at most 2 years)"
+    )
+    check_factor: float = P(
+        2.0, 1, 100, "x tier ratio", "Multiplier on the sampling ratio for listed merchants (stricter supervision)"
+    )
+
+
+class Blacklist(_Strict):
+    """Blacklist (失信联合惩戒对象名单): severe or repeated dishonesty."""
+
+    enabled: bool = P(True, None, None, "switch", "Keep a blacklist")
+    max_score: float = P(40.0, 0, 100, "score points", "Merchants scoring below this become candidates")
+    repeat_violations: int = P(
+        3, 2, 4, "violations", "Recorded violations within the window that make a merchant a candidate"
+    )
+    repeat_window_months: int = P(24, 1, 60, "months", "Window for counting repeated violations")
+    recognition_delay_months: int = P(
+        2, 0, 12, "months", "Months from trigger to listing (recognition procedure and appeal)"
+    )
+    appeal_success_probability: float = P(
+        0.7, 0, 1, "probability", "Chance that an appeal against a wrong record (false positive) succeeds"
+    )
+    duration_months: int = P(
+        36, 1, 36, "months", "Months on the blacklist (MOFCOM 2019: at most 3 years)"
+    )
+    market_ban: bool = P(
+        False, None, None, "switch", "Market ban (市场禁入): listed merchants may not trade; otherwise service restriction"
+    )
+    check_factor: float = P(
+        3.0, 1, 100, "x tier ratio", "Multiplier on the sampling ratio for blacklisted merchants still trading"
+    )
+
+
+class Repair(_Strict):
+    """Credit repair (信用修复), within the MOFCOM 2019 limits."""
+
+    enabled: bool = P(True, None, None, "switch", "Allow early exit from a list by credit repair")
+    min_months_on_list: int = P(6, 6, 36, "months", "Months on a list before repair (MOFCOM: at least 6)")
+    min_months_between: int = P(12, 12, 60, "months", "Months since the last repair (MOFCOM: at least 12)")
+    max_in_36_months: int = P(2, 0, 2, "repairs", "Repairs allowed within 36 months (MOFCOM: at most 2)")
+    application_probability: float = P(
+        0.2, 0, 1, "probability/month", "Monthly chance that an eligible merchant applies (and is repaired)"
+    )
+
+
+class Lists(_Strict):
+    """The three lists and credit repair (clause 5)."""
+
+    red: RedList = Field(default_factory=RedList)
+    key_attention: KeyAttentionList = Field(default_factory=KeyAttentionList)
+    blacklist: Blacklist = Field(default_factory=Blacklist)
+    repair: Repair = Field(default_factory=Repair)
+
+
+class Incentives(_Strict):
+    """Joint reward and punishment (联合奖惩)."""
+
+    red_list_monthly_value: float = P(
+        2000.0, 0, 1e7, "CNY/month", "Value of fast-track approvals (优先办理、容缺受理) to a red-listed merchant"
+    )
+    red_list_demand_bonus: float = P(
+        0.05, 0, 1, "share of revenue", "Extra demand for red-listed merchants (credit consumption)"
+    )
+    joint_punishment_multiplier: float = P(
+        1.5, 1, 10, "x", "Multiplier other departments add to the cost of being blacklisted"
+    )
+    blacklist_demand_loss: float = P(
+        0.3, 0, 1, "share of revenue", "Demand lost by a blacklisted merchant that still trades (disclosure)"
+    )
+
+
+class Entry(_Strict):
+    """Ex-ante credit review of new merchants (事前信用审查), clause 1."""
+
+    exante_review: bool = P(True, None, None, "switch", "Refuse applicants with a blacklist record")
+
+
+class Policy(_Strict):
+    """Policy levers: what the bureau decides."""
+
+    inspection: Inspection = Field(default_factory=Inspection)
+    tiers: Tiers = Field(default_factory=Tiers)
+    penalties: Penalties = Field(default_factory=Penalties)
+    lists: Lists = Field(default_factory=Lists)
+    incentives: Incentives = Field(default_factory=Incentives)
+    entry: Entry = Field(default_factory=Entry)
+
+
+# ---------------------------------------------------------------------------
+# behaviour (uncertainties)
+# ---------------------------------------------------------------------------
+
+
+class Learning(_Strict):
+    """How merchants learn the probability of detection."""
+
+    full_information: bool = P(
+        False, None, None, "switch", "Merchants know the true monthly detection probability of their stratum"
+    )
+    initial_perceived_detection: float = P(
+        0.08, 0, 1, "probability/month", "Perceived monthly chance of detection at the start"
+    )
+    rate: float = P(0.1, 0, 1, "share/month", "Weight of the month's evidence in the updated belief")
+    own_weight: float = P(
+        0.3, 0, 1, "share", "Weight of own checks against published results of peers"
+    )
+
+
+class Social(_Strict):
+    """Integrity norm and social influence."""
+
+    influence: float = P(
+        1.0, 0, 1, "share of gain", "Moral cost of violating when every peer complies, for a fully committed merchant"
+    )
+    norm_adaptation_rate: float = P(
+        0.05, 0, 1, "share/month", "Speed at which a merchant's norm moves toward peers' compliance"
+    )
+    initial_norm_mean: float = P(0.7, 0, 1, "share", "Mean integrity norm at the start")
+    initial_norm_sd: float = P(0.2, 0, 0.5, "share", "Spread of the integrity norm at the start")
+    honest_collapse_norm: float = P(
+        0.3, 0, 1, "share", "Honest merchants whose norm falls below this decide like strategic ones"
+    )
+
+
+class Defiant(_Strict):
+    """Habitual violators: deterred only by strong, certain sanctions."""
+
+    min_detection: float = P(
+        0.25, 0, 1, "probability/month", "Perceived detection below which a defiant merchant always violates"
+    )
+    deterrence_multiple: float = P(
+        3.0, 1, 100, "x gain", "Expected sanction, in gains, that deters a defiant merchant"
+    )
+    severe_share_multiplier: float = P(
+        2.0, 1, 10, "x", "Multiplier on the sector's severe share for defiant violations"
+    )
+
+
+class Behaviour(_Strict):
+    """Behavioural uncertainties: how merchants respond."""
+
+    risk_aversion: float = P(
+        0.0, 0, 10, "x", "Extra weight on expected sanctions (0: risk neutral)"
+    )
+    consequence_weight: float = P(
+        0.5, 0, 1, "share", "Weight merchants give to list consequences (lost red-list value, blacklist losses)"
+    )
+    careless_violation_rate: float = P(
+        0.05, 0, 1, "probability/month", "Unintended violations per month of a careless merchant"
+    )
+    appeal_propensity: float = P(0.8, 0, 1, "probability", "Chance a blacklist candidate appeals")
+    learning: Learning = Field(default_factory=Learning)
+    social: Social = Field(default_factory=Social)
+    defiant: Defiant = Field(default_factory=Defiant)
+
+
+# ---------------------------------------------------------------------------
+# population
+# ---------------------------------------------------------------------------
+
+
+class TypeMix(_Strict):
+    """Shares of behavioural types (sum to 1)."""
+
+    honest: float = P(0.55, 0, 1, "share", "Comply unless their norm collapses")
+    strategic: float = P(0.30, 0, 1, "share", "Weigh gain against expected cost")
+    defiant: float = P(0.05, 0, 1, "share", "Habitual violators")
+    careless: float = P(0.10, 0, 1, "share", "Violate unintentionally at a base rate")
+
+
+class InitialScore(_Strict):
+    """Starting credit score by type (normal, clipped to 0-100)."""
+
+    honest: float = P(88.0, 0, 100, "score points", "Mean starting score of honest merchants")
+    strategic: float = P(78.0, 0, 100, "score points", "Mean starting score of strategic merchants")
+    defiant: float = P(55.0, 0, 100, "score points", "Mean starting score of defiant merchants")
+    careless: float = P(72.0, 0, 100, "score points", "Mean starting score of careless merchants")
+    sd: float = P(8.0, 0, 50, "score points", "Standard deviation of starting scores")
+
+
+class SectorParams(_Strict):
+    """One sector's structure."""
+
+    share: float = P(0.1, 0, 1, "share", "Share of merchants in the sector")
+    revenue_median: float = P(50_000.0, 0, 1e10, "CNY/month", "Median monthly revenue")
+    revenue_sigma: float = P(1.0, 0, 3, "log units", "Spread of revenue (lognormal sigma)")
+    profit_margin: float = P(0.1, 0, 1, "share of revenue", "Normal profit")
+    violation_gain: float = P(0.05, 0, 1, "share of revenue", "Extra profit in a month of violating")
+    consumer_harm: float = P(1.5, 0, 100, "CNY per CNY gained", "Harm to consumers per unit of violation gain")
+    severe_share: float = P(0.1, 0, 1, "share", "Share of violations that are severe")
+    detection_factor: float = P(1.0, 0, 2, "x", "Multiplier on inspectors' detection probability in the sector")
+
+
+def _sector(share: float, rev: float, margin: float, gain: float, harm: float, severe: float) -> Any:
+    return Field(
+        default_factory=lambda: SectorParams(
+            share=share, revenue_median=rev, profit_margin=margin,
+            violation_gain=gain, consumer_harm=harm, severe_share=severe,
+        )
+    )
+
+
+class Sectors(_Strict):
+    """The sectors of the seed plan (clauses 6, 7, 10-12)."""
+
+    household_services: SectorParams = _sector(0.08, 30_000, 0.12, 0.06, 1.5, 0.10)
+    catering_accommodation: SectorParams = _sector(0.20, 80_000, 0.10, 0.05, 1.5, 0.10)
+    retail: SectorParams = _sector(0.28, 100_000, 0.08, 0.04, 1.5, 0.08)
+    promotions: SectorParams = _sector(0.04, 50_000, 0.10, 0.08, 1.5, 0.10)
+    refined_oil: SectorParams = _sector(0.03, 400_000, 0.06, 0.05, 2.0, 0.15)
+    laundry_dyeing: SectorParams = _sector(0.05, 20_000, 0.12, 0.05, 1.0, 0.05)
+    ecommerce: SectorParams = _sector(0.15, 60_000, 0.10, 0.064, 1.5, 0.12)
+    foreign_trade: SectorParams = _sector(0.08, 800_000, 0.05, 0.03, 0.5, 0.10)
+    service_trade: SectorParams = _sector(0.05, 200_000, 0.10, 0.04, 0.5, 0.08)
+    foreign_invested: SectorParams = _sector(0.04, 1_500_000, 0.08, 0.03, 0.5, 0.08)
+
+
+class Population(_Strict):
+    """Who is supervised."""
+
+    merchants: int = P(2000, 1, 200_000_000, "merchants", "Merchants at the start")
+    months: int = P(60, 1, 600, "months", "Months simulated")
+    type_mix: TypeMix = Field(default_factory=TypeMix)
+    initial_score: InitialScore = Field(default_factory=InitialScore)
+    sectors: Sectors = Field(default_factory=Sectors)
+    entry_rate_per_month: float = P(
+        0.005, 0, 1, "share of start size/month", "Applicants for entry each month"
+    )
+    exit_rate_per_month: float = P(0.005, 0, 1, "probability/month", "Base chance a merchant exits")
+    banned_exit_multiplier: float = P(
+        5.0, 1, 100, "x", "Multiplier on the exit chance of a merchant under market ban"
+    )
+    severe_harm_multiple: float = P(
+        3.0, 1, 100, "x", "Harm to consumers of a severe violation relative to a minor one"
+    )
+    blacklisted_applicant_share: float = P(
+        0.05, 0, 1, "share", "Share of applicants who carry a blacklist record"
+    )
+
+
+class Scenario(_Strict):
+    """A validated scenario: policy levers, behavioural uncertainties, population."""
+
+    name: str = Field("unnamed", description="Short name used in outputs")
+    description: str = Field("", description="What the scenario stands for")
+    policy: Policy = Field(default_factory=Policy)
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    population: Population = Field(default_factory=Population)
+
+
+# ---------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------
+
+
+def _field_at(path: tuple) -> tuple[type[BaseModel] | None, Any]:
+    """Return (model class holding the field, FieldInfo) for a path, or (cls, None)."""
+    cls: Any = Scenario
+    info = None
+    for i, part in enumerate(path):
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            return None, None
+        fields = cls.model_fields
+        if part not in fields:
+            return cls, None
+        info = fields[part]
+        if i < len(path) - 1:
+            cls = info.annotation
+    return cls, info
+
+
+def _allowed(path: tuple, err_type: str) -> str:
+    owner, info = _field_at(path)
+    if info is None:
+        if owner is not None and err_type == "extra_forbidden":
+            names = ", ".join(owner.model_fields)
+            return f"unknown field; allowed here: {names}"
+        return "unknown field"
+    ann = info.annotation
+    extra = info.json_schema_extra or {}
+    unit = extra.get("unit", "") if isinstance(extra, dict) else ""
+    lo = hi = None
+    for m in info.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a mapping with fields: " + ", ".join(ann.model_fields)
+    if ann is bool:
+        return "true or false"
+    kind = {int: "a whole number", float: "a number", str: "text"}.get(ann, str(ann))
+    if lo is not None and hi is not None:
+        text = f"{kind} from {lo:g} to {hi:g}"
+    elif lo is not None:
+        text = f"{kind} of at least {lo:g}"
+    else:
+        text = kind
+    if unit and unit != "switch":
+        text += f" ({unit})"
+    if info.description:
+        text += f": {info.description}"
+    return text
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) if loc else "(top level)"
+
+
+def _get(d: Any, path: tuple) -> Any:
+    for part in path:
+        if isinstance(d, dict) and part in d:
+            d = d[part]
+        else:
+            return None
+    return d
+
+
+def validate_dict(data: Any, source: str) -> Scenario:
+    """Validate a raw scenario mapping; raise :class:`InputError` listing every problem.
+
+    Parameters
+    ----------
+    data : dict
+        Parsed YAML (after ``extends`` and overrides are resolved).
+    source : str
+        Name used at the start of each problem line (usually the file path).
+    """
+    if not isinstance(data, dict):
+        raise InputError([Problem(source, "(top level)", data, "a mapping of policy, behaviour, population")])
+    # merge onto the full defaults, so a partial mapping (one sector's gain) keeps the other defaults
+    data = _merge(_DEFAULTS, data)
+    try:
+        scn = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            value = e.get("input")
+            if e["type"] == "missing":
+                problems.append(Problem(source, _dotted(loc), "(missing)", "required"))
+                continue
+            if isinstance(value, dict) and e["type"] != "extra_forbidden":
+                value = "{...}"
+            problems.append(Problem(source, _dotted(loc), value, _allowed(loc, e["type"])))
+        raise InputError(problems) from None
+    problems = cross_checks(scn, source)
+    if problems:
+        raise InputError(problems)
+    return scn
+
+
+_DEFAULTS = Scenario().model_dump()
+
+
+def cross_checks(scn: Scenario, source: str) -> list[Problem]:
+    """Rules that involve more than one field; returns one :class:`Problem` per broken rule."""
+    out: list[Problem] = []
+    t = scn.policy.tiers
+    if not (t.A > t.B > t.C):
+        out.append(Problem(source, "policy.tiers", f"A={t.A:g}, B={t.B:g}, C={t.C:g}",
+                           "cut-offs must fall strictly: A > B > C"))
+    lists = scn.policy.lists
+    if not (lists.blacklist.max_score < lists.key_attention.max_score < lists.red.min_score):
+        out.append(Problem(
+            source, "policy.lists",
+            f"blacklist.max_score={lists.blacklist.max_score:g}, "
+            f"key_attention.max_score={lists.key_attention.max_score:g}, red.min_score={lists.red.min_score:g}",
+            "thresholds must rise strictly: blacklist.max_score < key_attention.max_score < red.min_score",
+        ))
+    for path, mix in (("population.type_mix", scn.population.type_mix.model_dump()),
+                      ("population.sectors.*.share",
+                       {k: v["share"] for k, v in scn.population.sectors.model_dump().items()})):
+        total = sum(mix.values())
+        if abs(total - 1.0) > 1e-6:
+            out.append(Problem(source, path, f"sum={total:.6g}", "shares must sum to 1"))
+    ins = scn.policy.inspection
+    d = ins.detection_probability
+    if d - ins.inspector_skill_spread < 0 or d + ins.inspector_skill_spread > 1:
+        out.append(Problem(source, "policy.inspection.inspector_skill_spread", ins.inspector_skill_spread,
+                           f"detection_probability ± spread must stay within 0-1 (detection_probability={d:g})"))
+    for name, sec in scn.population.sectors:
+        if d * sec.detection_factor > 1 + 1e-9 or (d + ins.inspector_skill_spread) * sec.detection_factor > 1 + 1e-9:
+            out.append(Problem(source, f"population.sectors.{name}.detection_factor", sec.detection_factor,
+                               "detection_probability (plus spread) times this factor must not exceed 1"))
+    return out
+
+
+def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
+    """Read a scenario file and the files it ``extends``, merged; not yet validated."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise InputError([Problem(source, "(file)", source, "an existing YAML scenario file")])
+    resolved = path.resolve()
+    if resolved in _seen:
+        raise InputError([Problem(source, "extends", source, "no cycles: a file cannot extend itself")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise InputError([Problem(source, where, getattr(exc, "problem", "parse error"), "valid YAML")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(source, "(file)", "binary", "UTF-8 YAML text")]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError([Problem(source, "(top level)", data, "a mapping of policy, behaviour, population")])
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise InputError([Problem(source, "extends", parent, "a path to another scenario file")])
+        parent_path = (path.parent / parent)
+        if not parent_path.is_file():
+            raise InputError([Problem(source, "extends", parent, "an existing scenario file (relative to this one)")])
+        base = load_raw(parent_path, _seen + (resolved,))
+        data = _merge(base, data)
+    return data
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def parse_set(text: str) -> tuple[tuple[str, ...], Any]:
+    """Parse one ``--set PATH=VALUE`` (VALUE read as YAML: ``0.5``, ``true``, ``text``)."""
+    if "=" not in text:
+        raise InputError([Problem("--set", text, text, "PATH=VALUE, e.g. policy.tiers.A=90")])
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    parts = tuple(key.split("."))
+    if not key or any(not p for p in parts):
+        raise InputError([Problem("--set", key or "(empty)", text, "a dotted field path, e.g. policy.tiers.A")])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise InputError([Problem("--set", key, raw, "a YAML value (number, true/false, text)")]) from None
+    if value is None:
+        raise InputError([Problem("--set", key, raw, "a value after '='")])
+    return parts, value
+
+
+def apply_overrides(data: dict, sets: list[str]) -> dict:
+    """Apply ``--set`` strings to a raw scenario mapping; unknown paths are errors."""
+    out = copy.deepcopy(data)
+    problems: list[Problem] = []
+    for text in sets:
+        try:
+            parts, value = parse_set(text)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        owner, info = _field_at(parts)
+        if info is None:
+            problems.append(Problem("--set", ".".join(parts), value, _allowed(parts, "extra_forbidden")))
+            continue
+        node = out
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                node[p] = {}
+            node = node[p]
+        node[parts[-1]] = value
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def load_scenario(path: str | Path, sets: list[str] | None = None) -> Scenario:
+    """Load, merge (``extends``), override (``--set``) and validate a scenario file.
+
+    Raises
+    ------
+    InputError
+        One :class:`Problem` per bad field, naming file, path, value and what is allowed.
+    """
+    data = load_raw(path)
+    if sets:
+        try:
+            data = apply_overrides(data, sets)
+        except InputError as exc:
+            raise InputError(exc.problems) from None
+    source = str(path) + (" (with --set)" if sets else "")
+    return validate_dict(data, source)
+
+
+def to_yaml(scn: Scenario) -> str:
+    """The resolved scenario as YAML (every parameter, defaults included)."""
+    return yaml.safe_dump(scn.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def scenario_hash(scn: Scenario) -> str:
+    """SHA-256 of the resolved scenario's canonical YAML (hex, 16 characters)."""
+    return hashlib.sha256(to_yaml(scn).encode()).hexdigest()[:16]
+
+
+def parameter_table() -> list[dict]:
+    """Every parameter: dotted path, default, unit, range and meaning (for docs)."""
+    rows: list[dict] = []
+
+    def walk(cls: type[BaseModel], prefix: str, defaults: BaseModel) -> None:
+        for name, info in cls.model_fields.items():
+            ann = info.annotation
+            path = f"{prefix}{name}"
+            value = getattr(defaults, name)
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, path + ".", value)
+                continue
+            extra = info.json_schema_extra or {}
+            lo = hi = None
+            for m in info.metadata:
+                lo = getattr(m, "ge", lo)
+                hi = getattr(m, "le", hi)
+            rows.append({
+                "path": path, "default": value, "unit": extra.get("unit", "") if isinstance(extra, dict) else "",
+                "lo": lo, "hi": hi, "meaning": info.description or "",
+            })
+
+    walk(Scenario, "", Scenario())
+    return rows
