@@ -152,7 +152,10 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sim`` command; returns the exit code."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, already reported in one line)
+        return int(exc.code or 0)
     try:
         if args.command == "validate":
             return _cmd_validate(args)

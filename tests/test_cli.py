@@ -1,0 +1,118 @@
+"""The command line contract: outputs, determinism, and bad input (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+from .conftest import ROOT, SCENARIOS
+
+SMALL = ["--set", "population.merchants=200", "--set", "population.months=14", "--quiet"]
+
+
+def _run(tmp_path, name, *extra):
+    out = tmp_path / name
+    code = main(["run", str(SCENARIOS / "shahe_plan.yaml"), "--reps", "3", "--out", str(out), *SMALL, *extra])
+    assert code == 0
+    return out
+
+
+def test_run_writes_the_four_outputs(tmp_path, capsys):
+    out = _run(tmp_path, "a", "--seed", "5")
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "scenario.yaml", "summary.json",
+                                                     "timeseries.parquet"]
+    summary = json.loads((out / "summary.json").read_text())
+    for metric in ("compliance_rate", "hit_rate", "inspections", "burden_on_compliant", "blacklist_share",
+                   "red_list_share", "wrongful_listings", "consumer_harm"):
+        cell = summary[metric]
+        assert set(cell) == {"mean", "lo", "hi"}
+        assert cell["lo"] <= cell["mean"] <= cell["hi"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 5 and manifest["engine"] == "mesa" and manifest["reps"] == 3
+    assert manifest["code_version"] and manifest["created"]
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert set(ts["by"]) == {"all", "sector", "tier", "type"}
+    assert ts[ts["by"] == "all"].shape[0] == 3 * 14
+    # the resolved scenario carries the --set values and validates again
+    from sim.scenario import load_scenario
+    assert load_scenario(out / "scenario.yaml").population.merchants == 200
+    printed = capsys.readouterr().out
+    assert "compliance_rate" in printed and "shahe_plan" in printed
+
+
+def test_same_seed_same_summary_bytes_and_other_seed_differs(tmp_path):
+    a = _run(tmp_path, "a", "--seed", "11")
+    b = _run(tmp_path, "b", "--seed", "11")
+    c = _run(tmp_path, "c", "--seed", "12")
+    assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
+    ta = pd.read_parquet(a / "timeseries.parquet")
+    pd.testing.assert_frame_equal(ta, pd.read_parquet(b / "timeseries.parquet"))
+    tc = pd.read_parquet(c / "timeseries.parquet")
+    assert not ta["violations"].equals(tc["violations"])
+
+
+BAD = [
+    (["run", "SCN", "--reps", "0"], "--reps"),
+    (["run", "SCN", "--reps", "many"], "--reps"),
+    (["run", "SCN", "--seed", "-1"], "--seed"),
+    (["run", "SCN", "--engine", "turbo"], "--engine"),
+    (["run", "SCN", "--set", "policy.tiers.A=200"], "policy.tiers.A"),
+    (["run", "SCN", "--set", "policy.nothing=1"], "policy.nothing"),
+    (["run", "SCN", "--set", "population.type_mix.honest=0.9"], "population.type_mix"),
+    (["run", str(ROOT / "no_such.yaml")], "no_such.yaml"),
+    (["validate", str(ROOT / "no_such.yaml")], "no_such.yaml"),
+    (["run", "SCN", "--frobnicate"], "--frobnicate"),
+]
+
+
+@pytest.mark.parametrize("argv, named", BAD)
+def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, argv, named):
+    out = tmp_path / "out"
+    argv = [str(SCENARIOS / "baseline.yaml") if a == "SCN" else a for a in argv]
+    if argv[0] == "run":
+        argv += ["--out", str(out), "--quiet"]
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and named in err[0], err
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_out_that_is_a_file(tmp_path, capsys):
+    f = tmp_path / "taken"
+    f.write_text("x")
+    code = main(["run", str(SCENARIOS / "baseline.yaml"), "--out", str(f), "--quiet"])
+    assert code == 2 and "--out" in capsys.readouterr().err and f.read_text() == "x"
+
+
+def test_validate_many_files_one_line_per_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: {inspection: {sampling_ratio: {A: 2, B: -1}}}\npopulation: {months: 0}\n")
+    code = main(["validate", str(SCENARIOS / "baseline.yaml"), str(bad)])
+    cap = capsys.readouterr()
+    assert code == 2
+    assert "baseline.yaml: ok" in cap.out
+    lines = cap.err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith(str(bad)) for line in lines)
+
+
+def test_console_and_module_entry_points_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: {tiers: {A: 120}}\n")
+    for cmd in ([sys.executable, "-m", "sim", "validate", str(bad)],
+                [str(ROOT / ".venv" / "bin" / "sim"), "validate", str(bad)]):
+        if not __import__("os").path.exists(cmd[0]):
+            continue
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2
+        assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+        assert "policy.tiers.A" in res.stderr and "120" in res.stderr
+    ok = subprocess.run([sys.executable, "-m", "sim", "validate", *map(str, sorted(SCENARIOS.glob("*.yaml")))],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr

@@ -1,0 +1,141 @@
+"""Each rule on its own, with answers worked out by hand, on scalars and on arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import rules as R
+
+
+def test_check_probability_spreads_campaigns_and_caps_at_one():
+    # 40% of a tier per campaign, 3 campaigns a year: 0.4 * 3 / 12 = 0.1 a month
+    assert R.check_probability(0.4, 3, 1.0) == pytest.approx(0.1)
+    # key-attention doubles it: 0.2; a huge factor caps at 1
+    assert R.check_probability(0.4, 3, 2.0) == pytest.approx(0.2)
+    assert R.check_probability(1.0, 12, 5.0) == 1.0
+    np.testing.assert_allclose(R.check_probability(np.array([0.03, 0.8]), np.array([1, 4]), 1.0),
+                               [0.0025, 0.8 * 4 / 12])
+
+
+def test_strategic_rule_is_allingham_sandmo_without_social_terms():
+    # p = 0.25, F = 4 gains: p*F = 1 -> comply (boundary included); F = 3.9 -> violate
+    assert R.strategic_complies(R.expected_sanction(0.25, 4.0, 0.0, 0.0), 0.0)
+    assert not R.strategic_complies(R.expected_sanction(0.25, 3.9, 0.0, 0.0), 0.0)
+    # risk aversion 0.1 inflates 0.25*3.9 = 0.975 to 1.0725 -> comply
+    assert R.strategic_complies(R.expected_sanction(0.25, 3.9, 0.0, 0.1), 0.0)
+
+
+def test_moral_cost_and_honest_and_defiant_rules():
+    # norm 0.8, influence 0.5, 90% of peers comply: 0.8 * 0.5 * 0.9 = 0.36 of gain
+    assert R.moral_cost(0.8, 0.5, 0.9) == pytest.approx(0.36)
+    # sanction 0.64 + moral 0.36 = 1 -> comply
+    assert R.strategic_complies(0.64, R.moral_cost(0.8, 0.5, 0.9))
+    # honest: norm above collapse complies whatever the calculus; below it follows the calculus
+    assert R.honest_complies(0.5, 0.3, False)
+    assert not R.honest_complies(0.2, 0.3, False)
+    assert R.honest_complies(0.2, 0.3, True)
+    # defiant: needs both certainty and severity
+    assert R.defiant_complies(0.3, 3.5, 0.25, 3.0)
+    assert not R.defiant_complies(0.2, 10.0, 0.25, 3.0)
+    assert not R.defiant_complies(0.9, 2.9, 0.25, 3.0)
+    got = R.defiant_complies(np.array([0.3, 0.2, 0.9]), np.array([3.5, 10.0, 2.9]), 0.25, 3.0)
+    assert got.tolist() == [True, False, False]
+
+
+def test_consequence_ratio_by_hand():
+    # blacklist: p_bl 0.5 * 36 months * margin 0.1 * loss 0.3 * joint 1.5 / gain share 0.05 = 16.2 gains
+    # red: 12 months * (2000 + 0.05 * 0.1 * 100000) / (0.05 * 100000) = 12 * 2500 / 5000 = 6 gains
+    # weight 0.5 -> (16.2 + 6) / 2 = 11.1
+    c = R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.3, 1.5, 1, 12, 2000.0, 0.05, 100_000.0, 0.5)
+    assert c == pytest.approx(11.1)
+    # not red, no blacklist risk: nothing
+    assert R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 1.0) == 0
+
+
+def test_blacklist_if_recorded():
+    # severe share 0.2; one record in window, repeat threshold 3: only severe lists -> 0.2
+    assert R.blacklist_if_recorded(0.2, 1, 3, 1) == pytest.approx(0.2)
+    # two records already: the next is the third -> certain
+    assert R.blacklist_if_recorded(0.2, 2, 3, 1) == pytest.approx(1.0)
+    # blacklist switched off -> 0
+    assert R.blacklist_if_recorded(0.2, 2, 3, 0) == 0
+
+
+def test_score_tier_and_windows():
+    # 80 - 10 (minor) = 70; 80 - 30 (severe) = 50; clean month +0.5 -> 80.5; clipped at 0 and 100
+    assert R.score_after(80.0, 1, 0, 10, 30, 0.5) == 70
+    assert R.score_after(80.0, 1, 1, 10, 30, 0.5) == 50
+    assert R.score_after(80.0, 0, 0, 10, 30, 0.5) == 80.5
+    assert R.score_after(5.0, 1, 1, 10, 30, 0.5) == 0
+    assert R.score_after(99.9, 0, 0, 10, 30, 0.5) == 100
+    # tiers with cut-offs 90 / 75 / 60
+    assert [int(R.tier_of(s, 90, 75, 60)) for s in (95, 90, 89.9, 75, 60, 59.9)] == [0, 0, 1, 1, 2, 3]
+    np.testing.assert_array_equal(R.tier_of(np.array([95.0, 80, 65, 10]), 90, 75, 60), [0, 1, 2, 3])
+    # records at months 20, 5, never; now 24, window 12 -> only month 20 counts
+    assert R.records_in_window(20, 5, R.NEVER, 24, 12) == 1
+    assert R.records_in_window(20, 18, 13, 24, 12) == 3
+
+
+def test_list_triggers():
+    assert R.red_eligible(96, 12, 95, 12) and not R.red_eligible(96, 11, 95, 12)
+    assert not R.red_eligible(94.9, 50, 95, 12)
+    assert R.key_trigger(True, 80, 60) and R.key_trigger(False, 59, 60) and not R.key_trigger(False, 60, 60)
+    assert R.blacklist_trigger(True, 1, 3, 80, 40)
+    assert R.blacklist_trigger(False, 3, 3, 80, 40)
+    assert R.blacklist_trigger(False, 0, 3, 39, 40)
+    assert not R.blacklist_trigger(False, 2, 3, 40, 40)
+
+
+def test_repair_follows_mofcom_limits():
+    args = dict(min_months_on_list=6, min_months_between=12, max_in_36=2)
+    # listed at 10, now 16: 6 months, clean, never repaired -> yes; at 15 -> no (5 months)
+    assert R.repair_eligible(16, 10, True, R.NEVER, R.NEVER, **args)
+    assert not R.repair_eligible(15, 10, True, R.NEVER, R.NEVER, **args)
+    # not clean since listing -> no
+    assert not R.repair_eligible(16, 10, False, R.NEVER, R.NEVER, **args)
+    # last repair 11 months ago -> no; 12 months ago -> yes
+    assert not R.repair_eligible(30, 20, True, 19, R.NEVER, **args)
+    assert R.repair_eligible(31, 20, True, 19, R.NEVER, **args)
+    # two repairs within 36 months -> no, even if the last was long enough ago
+    assert not R.repair_eligible(40, 30, True, 20, 8, **args)
+    assert R.repair_eligible(45, 30, True, 20, 8, **args)  # the one at 8 is now 37 months old
+
+
+def test_learning_and_norms():
+    # belief 0.1, checked by an inspector with skill 0.8, published 0.02, own weight 0.3, rate 0.5:
+    # evidence = 0.3*0.8 + 0.7*0.02 = 0.254; new = 0.1 + 0.5 * (0.254 - 0.1) = 0.177
+    assert R.update_belief(0.1, 0.8, 0.02, 0.5, 0.3) == pytest.approx(0.177)
+    # norm 0.5 toward compliance 0.9 at rate 0.25 -> 0.6
+    assert R.update_norm(0.5, 0.9, 0.25) == pytest.approx(0.6)
+
+
+def test_revenue_and_harm():
+    assert R.effective_revenue(100.0, 1, 0, 0.05, 0.3) == pytest.approx(105.0)
+    assert R.effective_revenue(100.0, 0, 1, 0.05, 0.3) == pytest.approx(70.0)
+    assert R.consumer_harm(1000.0, 1.5, 0, 3.0) == pytest.approx(1500.0)
+    assert R.consumer_harm(1000.0, 1.5, 1, 3.0) == pytest.approx(4500.0)
+    assert R.score_on_exit(30.0, 40.0) == 40 and R.score_on_exit(50.0, 40.0) == 50
+
+
+def test_stratified_counts_respects_capacity_and_sizes():
+    rng = np.random.default_rng(1)
+    sizes = np.array([100, 50, 10, 0])
+    probs = np.array([0.1, 0.5, 1.0, 0.7])
+    counts, requested, scale = R.stratified_counts(sizes, probs, 1000, rng)
+    assert requested == pytest.approx(10 + 25 + 10)
+    assert scale == 1.0
+    # each stratum is within one of its expected count (stochastic rounding); never above its size
+    assert np.all(np.abs(counts - sizes * probs) < 1) and np.all(counts <= sizes)
+    # capacity 9 of 45 requested: scale 0.2, total never above 9
+    for seed in range(50):
+        c, _, s = R.stratified_counts(sizes, probs, 9, np.random.default_rng(seed))
+        assert s == pytest.approx(0.2) and c.sum() <= 9 and np.all(c <= sizes)
+
+
+def test_stratified_counts_unbiased():
+    # 0.37 * 10 = 3.7 expected: over 4000 draws the mean count must be 3.7 within 4 standard errors
+    # (sd of a floor+Bernoulli(0.7) draw is sqrt(0.21) = 0.458; se = 0.458/sqrt(4000) = 0.0072)
+    rng = np.random.default_rng(7)
+    got = [R.stratified_counts(np.array([10]), np.array([0.37]), 100, rng)[0][0] for _ in range(4000)]
+    assert abs(np.mean(got) - 3.7) < 4 * 0.0072
