@@ -1,0 +1,164 @@
+"""The Mesa model: Allingham-Sandmo limit, invariants under random parameters, policy directions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.engines.mesa_engine import CreditModel
+from sim.params import compile_scenario
+from sim.runner import run_scenario
+from sim.scenario import TIERS
+
+from .conftest import small
+
+LISTS_OFF = {"red": {"enabled": False}, "key_attention": {"enabled": False},
+             "blacklist": {"enabled": False}, "repair": {"enabled": False}}
+
+
+def as_limit(fine_multiple: float, ratio: float):
+    """All strategic merchants, no social influence, full information, risk neutral, no lists,
+    certain detection, no false positives, ample capacity: monthly p = ratio (12 campaigns a year)."""
+    return small(
+        policy={"inspection": {"sampling_ratio": {t: ratio for t in TIERS},
+                               "campaigns_per_year": {t: 12 for t in TIERS},
+                               "capacity_per_month": 100_000, "detection_probability": 1.0,
+                               "inspector_skill_spread": 0.0, "false_positive_rate": 0.0},
+                "penalties": {"fine_multiple": fine_multiple},
+                "lists": LISTS_OFF},
+        behaviour={"risk_aversion": 0.0, "consequence_weight": 0.0,
+                   "learning": {"full_information": True}, "social": {"influence": 0.0}},
+        population={"type_mix": {"honest": 0.0, "strategic": 1.0, "defiant": 0.0, "careless": 0.0},
+                    "months": 6},
+    )
+
+
+@pytest.mark.parametrize("ratio, fine", [
+    (0.5, 2.0),      # p*F = 1 exactly: comply
+    (0.5, 1.98),     # 0.99: violate
+    (0.5, 2.02),     # 1.01: comply
+    (0.1, 9.9),      # 0.99
+    (0.1, 10.1),     # 1.01
+    (0.25, 3.0),     # 0.75
+    (0.25, 8.0),     # 2.0
+])
+def test_allingham_sandmo_limit_is_all_or_nothing(ratio, fine):
+    res = run_scenario(as_limit(fine, ratio), reps=2, seed=3, progress=False)
+    tot = res.timeseries[res.timeseries["by"] == "all"]
+    expected = 1.0 if ratio * fine >= 1 - 1e-12 else 0.0
+    assert (tot["compliance_rate"] == expected).all(), (ratio, fine, tot["compliance_rate"].tolist())
+
+
+def _totals(res) -> pd.DataFrame:
+    return res.timeseries[res.timeseries["by"] == "all"].reset_index(drop=True)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ratios=st.lists(st.floats(0, 1), min_size=4, max_size=4),
+    campaigns=st.lists(st.floats(0, 12), min_size=4, max_size=4),
+    capacity=st.integers(0, 60),
+    entry=st.floats(0, 0.05), exit_=st.floats(0, 0.05),
+    ban=st.booleans(), delay=st.integers(0, 4), fp=st.floats(0, 0.3),
+    seed=st.integers(0, 2**32),
+)
+def test_invariants_under_random_parameters(ratios, campaigns, capacity, entry, exit_, ban, delay, fp, seed):
+    scn = small(
+        policy={"inspection": {"sampling_ratio": dict(zip(TIERS, ratios)),
+                               "campaigns_per_year": dict(zip(TIERS, campaigns)),
+                               "capacity_per_month": capacity, "false_positive_rate": fp},
+                "lists": {"blacklist": {"market_ban": ban, "recognition_delay_months": delay}}},
+        population={"merchants": 150, "months": 18, "entry_rate_per_month": entry, "exit_rate_per_month": exit_},
+    )
+    res = run_scenario(scn, reps=1, seed=seed, progress=False)
+    tot = _totals(res)
+    # merchants are neither created nor lost by list moves: only entries and exits change the count
+    prev = np.concatenate([[150], tot["merchants"].to_numpy()[:-1]])
+    np.testing.assert_array_equal(tot["merchants"], prev + tot["entries"] - tot["exits"])
+    # checks never exceed capacity, and never exceed what the ratios asked for by more than rounding
+    assert (tot["inspections"] <= capacity).all()
+    assert (tot["inspections"] <= tot["inspections_requested"] + 16).all()
+    # list shares are shares, and lists are exclusive
+    shares = tot[["red_list_share", "key_attention_share", "blacklist_share"]]
+    assert ((shares >= 0) & (shares <= 1)).all().all() and (shares.sum(axis=1) <= 1 + 1e-12).all()
+    # breakdowns add up to the totals
+    for by in ("sector", "tier", "type"):
+        g = res.timeseries[res.timeseries["by"] == by].groupby("month")[["merchants", "violations",
+                                                                         "inspections"]].sum()
+        np.testing.assert_allclose(g["merchants"], tot["merchants"])
+        np.testing.assert_allclose(g["violations"], tot["violations"])
+        np.testing.assert_allclose(g["inspections"], tot["inspections"])
+    # checks of compliant merchants plus true detections never exceed checks
+    assert (tot["burden_on_compliant"] + tot["detections"] <= tot["inspections"]).all()
+
+
+def test_realised_sampling_shares_match_configured_ratios():
+    """Per tier, checks / merchants summed over months equals ratio * campaigns / 12.
+
+    Stochastic rounding makes each month's count at most one away from its expectation and unbiased,
+    so its variance is below a binomial's; we allow 4 binomial standard deviations of the total
+    (a false alarm chance below 1e-4 per tier).
+    """
+    ratios = {"A": 0.05, "B": 0.2, "C": 0.5, "D": 1.0}
+    camps = {"A": 1, "B": 2, "C": 3, "D": 6}
+    scn = small(policy={"inspection": {"sampling_ratio": ratios, "campaigns_per_year": camps,
+                                       "capacity_per_month": 100_000}, "lists": LISTS_OFF},
+                population={"merchants": 1000, "months": 24})
+    model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(4))
+    checked = np.zeros(4)
+    exposure = np.zeros(4)
+    for _ in range(24):
+        tiers_before = {a: a.tier for a in model.agents}
+        model.step()
+        for a, t in tiers_before.items():
+            if a.model is not None and a in model.strata[a.stratum]:
+                exposure[t] += 1
+                checked[t] += a.checked
+    for i, t in enumerate(TIERS):
+        p = ratios[t] * camps[t] / 12
+        n = exposure[i]
+        if n == 0:
+            continue
+        assert abs(checked[i] - n * p) <= 4 * np.sqrt(n * p * (1 - p)) + 1, (t, checked[i], n * p)
+
+
+def _mean_last(res, metric: str, months: int = 12) -> float:
+    tot = _totals(res)
+    return float(tot[tot["month"] >= tot["month"].max() - months + 1][metric].mean())
+
+
+def test_more_checks_of_tier_d_deter_defiant_merchants():
+    """Directional: D checked every month with certainty vs rarely; paired seeds (common random numbers)."""
+    def scn(d_ratio):
+        return small("shahe_plan.yaml",
+                     policy={"inspection": {"sampling_ratio": {"D": d_ratio}, "campaigns_per_year": {"D": 12},
+                                            "capacity_per_month": 100_000}},
+                     population={"merchants": 400, "months": 36})
+    low = run_scenario(scn(0.02), reps=4, seed=21, progress=False)
+    high = run_scenario(scn(1.0), reps=4, seed=21, progress=False)
+    lo_c, hi_c = _mean_last(low, "compliance_rate_defiant"), _mean_last(high, "compliance_rate_defiant")
+    # the effect is large (defiant merchants sit in tier D and face a ~0.8 monthly detection chance);
+    # require at least a 0.2 rise so noise from 4 replications cannot produce it
+    assert hi_c - lo_c > 0.2, (lo_c, hi_c)
+
+
+def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share():
+    scn = small("baseline.yaml",
+                policy={"inspection": {"sampling_ratio": {t: 0.0 for t in TIERS}}},
+                # merchants start out fearing checks (0.4 a month), so most strategic ones comply at first
+                behaviour={"learning": {"initial_perceived_detection": 0.4}},
+                population={"merchants": 500, "months": 48, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
+    res = run_scenario(scn, reps=3, seed=5, progress=False)
+    tot = _totals(res)
+    first = float(tot[tot["month"] == 0]["compliance_rate"].mean())
+    last = _mean_last(res, "compliance_rate")
+    mix = scn.population.type_mix
+    floor = mix.honest + mix.careless * (1 - scn.behaviour.careless_violation_rate)
+    assert last < first - 0.05
+    # strategic and defiant merchants all violate once beliefs decay: only honest and careless comply;
+    # 0.04 covers sampling noise of the type mix at 500 merchants (sd of a share ~ 0.022)
+    assert abs(last - floor) < 0.04, (first, last, floor)
+    assert _mean_last(res, "compliance_rate_strategic") < 0.05
