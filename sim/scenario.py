@@ -185,7 +185,8 @@ class Blacklist(_Strict):
         36, 1, 36, "months", "Months on the blacklist (MOFCOM 2019: at most 3 years)"
     )
     market_ban: bool = P(
-        False, None, None, "switch", "Market ban (市场禁入): listed merchants may not trade; otherwise service restriction"
+        False, None, None, "switch",
+        "Market ban (市场禁入): listed merchants may not trade; otherwise service restriction",
     )
     check_factor: float = P(
         3.0, 1, 100, "x tier ratio", "Multiplier on the sampling ratio for blacklisted merchants still trading"
