@@ -38,6 +38,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("detections", "records/month", "Violations found by checks", None),
     Metric("false_positives", "records/month", "Violations wrongly recorded against compliant merchants", "lower"),
     Metric("inspection_cost", "CNY/month", "Cost of the checks made", "lower"),
+    Metric("fines", "CNY/month", "Fines imposed on recorded violations", None),
     Metric("consumer_harm", "CNY/month", "Harm to consumers from violations", "lower"),
     Metric("red_list_share", "share", "Share of merchants on the red list", "higher"),
     Metric("key_attention_share", "share", "Share of merchants on the key-attention list", "lower"),
@@ -78,9 +79,10 @@ def month_record(m: dict, counters: dict, cost_per_check: float) -> tuple[dict, 
     m : dict of arrays
         Per merchant present this month: ``sector``, ``mtype``, ``tier``,
         ``list_state``, ``operating``, ``violated``, ``checked``, ``detected``
-        (true detections), ``false_positive``, ``severe``, ``harm`` (CNY).
+        (true detections), ``false_positive``, ``severe``, ``harm`` and ``fine`` (CNY).
     counters : dict
-        Engine counts of the month: ``inspections_requested``,
+        Engine counts of the month: ``inspections_requested``, ``capacity_shortfall`` (expected
+        requested checks not made: requested x (1 - capacity scale)),
         ``new_blacklistings``, ``new_key_listings``, ``wrongful_listings``,
         ``appeals``, ``appeals_won``, ``repairs``, ``entries``,
         ``entries_refused``, ``exits``, ``incentive_value``.
@@ -108,12 +110,13 @@ def month_record(m: dict, counters: dict, cost_per_check: float) -> tuple[dict, 
         "severe_violations": int((violated & m["severe"]).sum()),
         "inspections": inspections,
         "inspections_requested": float(counters["inspections_requested"]),
-        "capacity_shortfall": max(0.0, float(counters["inspections_requested"]) - inspections),
+        "capacity_shortfall": float(counters["capacity_shortfall"]),
         "hit_rate": _ratio(detections, inspections),
         "burden_on_compliant": int((checked & compliant).sum()),
         "detections": detections,
         "false_positives": int(m["false_positive"].sum()),
         "inspection_cost": inspections * cost_per_check,
+        "fines": float(m["fine"].sum()),
         "consumer_harm": float(m["harm"].sum()),
         "red_list_share": _ratio((ls == RED).sum(), n),
         "key_attention_share": _ratio((ls == KEY).sum(), n),

@@ -29,6 +29,7 @@ __all__ = [
     "blacklist_if_recorded",
     "effective_revenue",
     "consumer_harm",
+    "fine_due",
     "score_after",
     "tier_of",
     "records_in_window",
@@ -161,6 +162,11 @@ def effective_revenue(revenue, is_red, is_black, red_bonus, black_loss):
 def consumer_harm(gain, harm_per_gain, severe, severe_multiple):
     """Harm to consumers (CNY) of a violation with the given gain (CNY)."""
     return gain * harm_per_gain * (1.0 + (severe_multiple - 1.0) * severe)
+
+
+def fine_due(gain, fine_multiple):
+    """Fine (CNY) for a recorded violation: ``fine_multiple`` times the month's gain (CNY)."""
+    return fine_multiple * gain
 
 
 def score_after(score, recorded, severe, loss_minor, loss_severe, recovery):

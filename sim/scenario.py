@@ -172,7 +172,7 @@ class Blacklist(_Strict):
     enabled: bool = P(True, None, None, "switch", "Keep a blacklist")
     max_score: float = P(40.0, 0, 100, "score points", "Merchants scoring below this become candidates")
     repeat_violations: int = P(
-        3, 2, 4, "violations", "Recorded violations within the window that make a merchant a candidate"
+        3, 2, 3, "violations", "Recorded violations within the window that make a merchant a candidate"
     )
     repeat_window_months: int = P(24, 1, 60, "months", "Window for counting repeated violations")
     recognition_delay_months: int = P(
@@ -347,7 +347,7 @@ class SectorParams(_Strict):
     revenue_median: float = P(50_000.0, 0, 1e10, "CNY/month", "Median monthly revenue")
     revenue_sigma: float = P(1.0, 0, 3, "log units", "Spread of revenue (lognormal sigma)")
     profit_margin: float = P(0.1, 0, 1, "share of revenue", "Normal profit")
-    violation_gain: float = P(0.05, 0, 1, "share of revenue", "Extra profit in a month of violating")
+    violation_gain: float = P(0.05, 0.001, 1, "share of revenue", "Extra profit in a month of violating")
     consumer_harm: float = P(1.5, 0, 100, "CNY per CNY gained", "Harm to consumers per unit of violation gain")
     severe_share: float = P(0.1, 0, 1, "share", "Share of violations that are severe")
     detection_factor: float = P(1.0, 0, 2, "x", "Multiplier on inspectors' detection probability in the sector")

@@ -162,3 +162,40 @@ def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share()
     # 0.04 covers sampling noise of the type mix at 500 merchants (sd of a share ~ 0.022)
     assert abs(last - floor) < 0.04, (first, last, floor)
     assert _mean_last(res, "compliance_rate_strategic") < 0.05
+
+
+def test_list_durations_respect_mofcom_caps_without_new_records():
+    """No merchant stays on the key-attention list (cap 24, here 6) or blacklist (cap 36, here 8) longer than
+    its duration after its last recorded violation, and the population never changes through list moves."""
+    scn = small("shahe_plan.yaml",
+                policy={"lists": {"key_attention": {"duration_months": 6},
+                                  "blacklist": {"duration_months": 8, "recognition_delay_months": 1},
+                                  "repair": {"enabled": False}},
+                        "inspection": {"sampling_ratio": {"C": 1.0, "D": 1.0}, "campaigns_per_year": {"D": 12},
+                                       "capacity_per_month": 100_000}},
+                population={"merchants": 300, "months": 40, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
+    model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(8))
+    seen = {"key": 0, "black": 0}
+    for _ in range(40):
+        model.step()
+        assert len(model.agents) == 300
+        for a in model.agents:
+            since_record = model.month - 1 - a.r1
+            if a.list_state == 2:
+                seen["key"] += 1
+                assert since_record < 6 or model.month - 1 - a.list_since < 6
+            if a.list_state == 3:
+                seen["black"] += 1
+                assert since_record < 8 or model.month - 1 - a.list_since < 8
+    assert seen["key"] > 0 and seen["black"] > 0  # the check was exercised
+
+
+def test_fines_are_the_multiple_of_detected_gains():
+    """AS-limit run where everyone violates: every check detects (d = 1), so fines = F x gains of checked."""
+    scn = as_limit(1.0, 0.3)  # p*F = 0.3 -> all violate
+    model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(2))
+    model.step()
+    checked = [a for a in model.agents if a.checked]
+    assert checked and all(a.detected for a in checked)
+    expected = sum(1.0 * a.gain for a in checked)
+    assert model.records[-1]["fines"] == pytest.approx(expected)

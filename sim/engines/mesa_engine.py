@@ -10,8 +10,9 @@ only orders the phases of a month and keeps each merchant's state. A month:
 5. merchants ``update_record``: fines, score, record of violations;
 6. merchants ``update_lists``: blacklist recognition and appeal, expiry,
    key-attention, red list, credit repair;
-7. merchants ``learn``: perceived detection and integrity norm;
-8. ``collect`` the month; merchants ``update_tier`` from the new score.
+7. ``collect`` the month (metrics, sector compliance seen by peers);
+8. merchants ``learn``: perceived detection and integrity norm;
+9. merchants ``update_tier`` from the new score (the strata of the next month).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Merchant(mesa.Agent):
     """
 
     def __init__(self, model: CreditModel, sector: int, mtype: int, revenue: float, score: float,
-                 norm: float) -> None:
+                 norm: float, months_clean: int = 0) -> None:
         super().__init__(model)
         p = model.p
         self.sector = int(sector)
@@ -58,7 +59,7 @@ class Merchant(mesa.Agent):
         self.pending_until = R.NEVER
         self.pending_wrongful = False
         self.r1 = self.r2 = self.r3 = R.NEVER
-        self.months_clean = model.scn.policy.lists.red.clean_months
+        self.months_clean = int(months_clean)
         self.last_repair = self.prev_repair = R.NEVER
         self.stratum = 0
         self._reset_month()
@@ -68,6 +69,8 @@ class Merchant(mesa.Agent):
         self.violated = False
         self.severe = False
         self.harm = 0.0
+        self.gain = 0.0
+        self.fine = 0.0
         self.checked = False
         self.detected = False
         self.false_positive = False
@@ -108,8 +111,9 @@ class Merchant(mesa.Agent):
         else:
             p_hat = self.perceived_detection()
             n_rec = R.records_in_window(self.r1, self.r2, self.r3, m.month, pol.lists.blacklist.repeat_window_months)
-            p_bl = R.blacklist_if_recorded(severe_share, n_rec, pol.lists.blacklist.repeat_violations,
-                                           m.blacklist_on)
+            # on the blacklist already, any new record extends the listing: certain for the merchant
+            p_bl = R.blacklist_if_recorded(1.0 if is_black else severe_share, n_rec,
+                                           pol.lists.blacklist.repeat_violations, m.blacklist_on)
             cons = R.consequence_ratio(
                 p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s], m.black_loss,
                 pol.incentives.joint_punishment_multiplier, is_red * m.red_on, pol.lists.red.clean_months,
@@ -127,8 +131,8 @@ class Merchant(mesa.Agent):
         if not ok:
             self.violated = True
             self.severe = bool(m.rng.random() < severe_share)
-            gain = p.gain_share[s] * rev
-            self.harm = float(R.consumer_harm(gain, p.harm[s], self.severe, p.severe_harm_multiple))
+            self.gain = float(p.gain_share[s] * rev)
+            self.harm = float(R.consumer_harm(self.gain, p.harm[s], self.severe, p.severe_harm_multiple))
 
     # -- 5. record -----------------------------------------------------------
     def update_record(self) -> None:
@@ -140,6 +144,8 @@ class Merchant(mesa.Agent):
         self.score = float(R.score_after(self.score, recorded, severe_rec, pen.score_loss_minor,
                                          pen.score_loss_severe, pen.monthly_score_recovery))
         if recorded:
+            gain = self.gain if self.detected else m.p.gain_share[self.sector] * self.revenue
+            self.fine = float(R.fine_due(gain, pen.fine_multiple))
             self.r3, self.r2, self.r1 = self.r2, self.r1, m.month
             self.months_clean = 0
             self.clean_since_listing = False
@@ -182,10 +188,10 @@ class Merchant(mesa.Agent):
         severe_rec = self.detected and self.severe
         if self.pending_until != R.NEVER and now >= self.pending_until:
             self._recognise_blacklist()
-        if self.list_state == R.BLACK and now >= self.list_until:
-            self._leave(L.blacklist.max_score)
-        elif self.list_state == R.KEY and now >= self.list_until:
-            self._leave(L.key_attention.max_score)
+        if self.list_state in (R.KEY, R.BLACK) and now >= self.list_until:
+            self._leave(m.exit_score)
+        if self.list_state == R.BLACK and recorded:  # a new record while listed extends the listing
+            self.list_until = now + L.blacklist.duration_months
         n_rec = R.records_in_window(self.r1, self.r2, self.r3, now, L.blacklist.repeat_window_months)
         if (m.blacklist_on and self.list_state != R.BLACK and self.pending_until == R.NEVER
                 and R.blacklist_trigger(severe_rec, n_rec, L.blacklist.repeat_violations, self.score,
@@ -200,7 +206,7 @@ class Merchant(mesa.Agent):
                 self._enter(R.KEY, now, L.key_attention.duration_months)
                 c["new_key_listings"] += 1
                 c["wrongful_listings"] += int(self.false_positive)
-            else:
+            elif recorded:  # a new record renews the listing; a low score alone does not (MOFCOM cap)
                 self.list_until = now + L.key_attention.duration_months
         if m.red_on:
             if self.list_state == R.RED and (recorded or self.score < L.red.min_score):
@@ -213,8 +219,7 @@ class Merchant(mesa.Agent):
                                       self.prev_repair, L.repair.min_months_on_list,
                                       L.repair.min_months_between, L.repair.max_in_36_months)
                 and m.rng.random() < L.repair.application_probability):
-            threshold = L.blacklist.max_score if self.list_state == R.BLACK else L.key_attention.max_score
-            self._leave(threshold)
+            self._leave(m.exit_score)
             self.prev_repair, self.last_repair = self.last_repair, now
             c["repairs"] += 1
 
@@ -255,6 +260,10 @@ class CreditModel(mesa.Model):
         self.key_on = bool(pol.lists.key_attention.enabled)
         self.blacklist_on = bool(pol.lists.blacklist.enabled)
         self.black_loss = 1.0 if pol.lists.blacklist.market_ban else pol.incentives.blacklist_demand_loss
+        # leaving a sanction list restores the score to the highest threshold in force, so the merchant
+        # is not put straight back on a list by its score alone
+        self.exit_score = max(pol.lists.blacklist.max_score if self.blacklist_on else 0.0,
+                              pol.lists.key_attention.max_score if self.key_on else 0.0)
         ins = pol.inspection
         self.inspector_skill = self.rng.uniform(ins.detection_probability - ins.inspector_skill_spread,
                                                 ins.detection_probability + ins.inspector_skill_spread,
@@ -264,11 +273,14 @@ class CreditModel(mesa.Model):
         self.true_detection = self.published.copy()
         self.records: list[dict] = []
         self.group_records: list[list[dict]] = []
-        self._add(draw_merchants(params, params.merchants, self.rng))
+        # the starting population has a clean record of red.clean_months (the plan starts on existing records);
+        # entrants start with none
+        self._add(draw_merchants(params, params.merchants, self.rng), params.scenario.policy.lists.red.clean_months)
 
-    def _add(self, d: dict) -> None:
+    def _add(self, d: dict, months_clean: int = 0) -> None:
         for i in range(len(d["sector"])):
-            Merchant(self, d["sector"][i], d["mtype"][i], d["revenue"][i], d["score"][i], d["norm"][i])
+            Merchant(self, d["sector"][i], d["mtype"][i], d["revenue"][i], d["score"][i], d["norm"][i],
+                     months_clean)
 
     # -- 1 ---------------------------------------------------------------------
     def exit_and_entry(self) -> None:
@@ -305,6 +317,7 @@ class CreditModel(mesa.Model):
                                                        self.scn.policy.inspection.capacity_per_month, self.rng)
         self.check_counts = counts
         self.counters["inspections_requested"] = requested
+        self.counters["capacity_shortfall"] = requested * (1.0 - scale)
         self.true_detection = self.p.stratum_prob * scale * self.scn.policy.inspection.detection_probability
 
     # -- 4 ---------------------------------------------------------------------
@@ -340,7 +353,7 @@ class CreditModel(mesa.Model):
             "list_state": f("list_state", np.int64), "operating": f("operating", bool),
             "violated": f("violated", bool), "severe": f("severe", bool), "checked": f("checked", bool),
             "detected": f("detected", bool), "false_positive": f("false_positive", bool),
-            "harm": f("harm", np.float64),
+            "harm": f("harm", np.float64), "fine": f("fine", np.float64),
         }
         n_red = int((arrays["list_state"] == R.RED).sum())
         self.counters["incentive_value"] = n_red * self.scn.policy.incentives.red_list_monthly_value
@@ -355,7 +368,7 @@ class CreditModel(mesa.Model):
 
     def step(self) -> None:
         """One month, in the order given in the module docstring."""
-        self.counters = {k: 0 for k in ("inspections_requested", "new_blacklistings", "new_key_listings",
+        self.counters = {k: 0 for k in ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
                                         "wrongful_listings", "appeals", "appeals_won", "repairs", "entries",
                                         "entries_refused", "exits", "incentive_value")}
         self.exit_and_entry()
