@@ -126,3 +126,11 @@ def test_bad_set(setting, fragment):
     with pytest.raises(InputError) as e:
         load_scenario(SCENARIOS / "baseline.yaml", [setting])
     assert len(e.value.problems) == 1 and fragment in str(e.value)
+
+
+def test_parameter_reference_is_in_step_with_the_schema():
+    from sim.paramdoc import parameters_markdown
+
+    from .conftest import ROOT
+    assert (ROOT / "docs" / "PARAMETERS.md").read_text() == parameters_markdown(), \
+        "regenerate with: python -m sim.paramdoc > docs/PARAMETERS.md"

@@ -26,7 +26,12 @@ from sim import rules as R
 from sim.metrics import month_record
 from sim.params import N_STRATA, Params, draw_merchants, stratum_of
 
-__all__ = ["Merchant", "CreditModel", "run"]
+__all__ = ["Merchant", "CreditModel", "run", "COUNTERS"]
+
+COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
+            "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
+            "incentive_value")
+"""Counts an engine keeps for each month (see :func:`sim.metrics.month_record`)."""
 
 
 class Merchant(mesa.Agent):
@@ -368,9 +373,7 @@ class CreditModel(mesa.Model):
 
     def step(self) -> None:
         """One month, in the order given in the module docstring."""
-        self.counters = {k: 0 for k in ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
-                                        "wrongful_listings", "appeals", "appeals_won", "repairs", "entries",
-                                        "entries_refused", "exits", "incentive_value")}
+        self.counters = dict.fromkeys(COUNTERS, 0)
         self.exit_and_entry()
         self.plan_checks()
         self.agents.shuffle_do("decide")

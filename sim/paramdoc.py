@@ -1,0 +1,35 @@
+"""The parameter reference (docs/PARAMETERS.md), generated from the scenario schema.
+
+``python -m sim.paramdoc > docs/PARAMETERS.md`` rewrites it; a test keeps it in step.
+"""
+
+from __future__ import annotations
+
+from sim.scenario import parameter_table
+
+__all__ = ["parameters_markdown"]
+
+
+def parameters_markdown() -> str:
+    """Markdown table of every scenario parameter: path, default, unit, allowed range, meaning."""
+    lines = [
+        "# Scenario parameters",
+        "",
+        "Generated from `sim/scenario.py` by `python -m sim.paramdoc` (do not edit by hand).",
+        "`policy.*` are levers the bureau sets; `behaviour.*` are uncertainties about merchants;",
+        "`population.*` describes who is supervised. Ranges are inclusive.",
+        "",
+        "| path | default | unit | range | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for r in parameter_table():
+        if r["path"] in ("name", "description"):
+            continue
+        rng = "true / false" if r["unit"] == "switch" else f"{r['lo']:g} – {r['hi']:g}"
+        default = str(r["default"]).lower() if isinstance(r["default"], bool) else f"{r['default']:g}"
+        lines.append(f"| `{r['path']}` | {default} | {r['unit']} | {rng} | {r['meaning']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(parameters_markdown(), end="")
