@@ -333,11 +333,11 @@ class TypeMix(_Strict):
 class InitialScore(_Strict):
     """Starting credit score by type (normal, clipped to 0-100)."""
 
-    honest: float = P(88.0, 0, 100, "score points", "Mean starting score of honest merchants")
-    strategic: float = P(78.0, 0, 100, "score points", "Mean starting score of strategic merchants")
+    honest: float = P(94.0, 0, 100, "score points", "Mean starting score of honest merchants")
+    strategic: float = P(84.0, 0, 100, "score points", "Mean starting score of strategic merchants")
     defiant: float = P(55.0, 0, 100, "score points", "Mean starting score of defiant merchants")
-    careless: float = P(72.0, 0, 100, "score points", "Mean starting score of careless merchants")
-    sd: float = P(8.0, 0, 50, "score points", "Standard deviation of starting scores")
+    careless: float = P(80.0, 0, 100, "score points", "Mean starting score of careless merchants")
+    sd: float = P(6.0, 0, 50, "score points", "Standard deviation of starting scores")
 
 
 class SectorParams(_Strict):
