@@ -108,7 +108,8 @@ def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:
 
     Each replication's metric is averaged over its last ``months`` months;
     ``mean`` is the mean over replications and ``lo``/``hi`` the 95%
-    t-interval of that mean (equal to the mean for one replication). Metrics
+    t-interval of that mean (equal to the mean for one replication), clipped to
+    the metric's range (>= 0; <= 1 for shares). Metrics
     undefined in every month (e.g. hit rate without checks) are ``null``.
     """
     tot = ts[ts["by"] == "all"]
@@ -126,7 +127,9 @@ def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:
             half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
         else:
             half = 0.0
-        out[m.name] = {"mean": mean, "lo": mean - half, "hi": mean + half}
+        # every metric is non-negative, and shares are at most 1: the interval is clipped to that range
+        top = 1.0 if m.unit == "share" else float("inf")
+        out[m.name] = {"mean": mean, "lo": max(0.0, mean - half), "hi": min(top, mean + half)}
     return out
 
 

@@ -116,3 +116,25 @@ def test_console_and_module_entry_points_no_traceback(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "sim", "validate", *map(str, sorted(SCENARIOS.glob("*.yaml")))],
                         capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_summary_interval_by_hand_and_clipped():
+    """Three replications with last-12-month means 0.2, 0.4, 0.6: mean 0.4, sd 0.2,
+    half-width t(0.975, 2) * 0.2 / sqrt(3) = 4.3027 * 0.11547 = 0.4968 -> [0 (clipped), 0.8968]."""
+    from sim.runner import summarise
+
+    rows = []
+    for rep, v in enumerate((0.2, 0.4, 0.6)):
+        for month in range(14):
+            rows.append({"rep": rep, "month": month, "by": "all", "group": "all",
+                         **{m: (v if month >= 2 else 99.0) for m in _metric_names()}})
+    s = summarise(pd.DataFrame(rows))
+    assert s["violations"]["mean"] == pytest.approx(0.4)
+    assert s["violations"]["hi"] == pytest.approx(0.4 + 4.302653 * 0.2 / 3 ** 0.5, rel=1e-5)
+    assert s["violations"]["lo"] == 0.0
+    assert s["compliance_rate"]["hi"] <= 1.0
+
+
+def _metric_names():
+    from sim.metrics import METRICS
+    return [m.name for m in METRICS]
