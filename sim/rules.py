@@ -25,6 +25,8 @@ __all__ = [
     "honest_complies",
     "defiant_complies",
     "careless_violates",
+    "severe_share",
+    "exit_hazard",
     "consequence_ratio",
     "blacklist_if_recorded",
     "effective_revenue",
@@ -123,6 +125,17 @@ def defiant_complies(p_hat, sanction, min_detection, deterrence_multiple):
 def careless_violates(u, rate):
     """A careless merchant violates unintentionally when the uniform draw ``u`` < ``rate``."""
     return u < rate
+
+
+def severe_share(sector_share, is_defiant, defiant_multiplier):
+    """Share (0-1) of a merchant's violations that are severe: the sector's share, multiplied
+    for defiant merchants and capped at 1."""
+    return np.minimum(1.0, sector_share * (1.0 + (defiant_multiplier - 1.0) * is_defiant))
+
+
+def exit_hazard(exit_rate, is_banned, banned_multiplier):
+    """Monthly chance (0-1) that a merchant leaves the market; higher under a market ban."""
+    return np.minimum(1.0, exit_rate * (1.0 + (banned_multiplier - 1.0) * is_banned))
 
 
 def blacklist_if_recorded(severe_share, records_in_window_now, repeat_violations, blacklist_on):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -107,7 +108,7 @@ def test_console_and_module_entry_points_no_traceback(tmp_path):
     bad.write_text("policy: {tiers: {A: 120}}\n")
     for cmd in ([sys.executable, "-m", "sim", "validate", str(bad)],
                 [str(ROOT / ".venv" / "bin" / "sim"), "validate", str(bad)]):
-        if not __import__("os").path.exists(cmd[0]):
+        if not Path(cmd[0]).exists():
             continue
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert res.returncode == 2

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim import rules as R
 from sim.engines.mesa_engine import CreditModel
 from sim.params import compile_scenario
 from sim.runner import run_scenario
@@ -181,10 +182,10 @@ def test_list_durations_respect_mofcom_caps_without_new_records():
         assert len(model.agents) == 300
         for a in model.agents:
             since_record = model.month - 1 - a.r1
-            if a.list_state == 2:
+            if a.list_state == R.KEY:
                 seen["key"] += 1
                 assert since_record < 6 or model.month - 1 - a.list_since < 6
-            if a.list_state == 3:
+            if a.list_state == R.BLACK:
                 seen["black"] += 1
                 assert since_record < 8 or model.month - 1 - a.list_since < 8
     assert seen["key"] > 0 and seen["black"] > 0  # the check was exercised

@@ -139,3 +139,14 @@ def test_stratified_counts_unbiased():
     rng = np.random.default_rng(7)
     got = [R.stratified_counts(np.array([10]), np.array([0.37]), 100, rng)[0][0] for _ in range(4000)]
     assert abs(np.mean(got) - 3.7) < 4 * 0.0072
+
+
+def test_severe_share_and_exit_hazard():
+    # sector 0.15, defiant x2 -> 0.3; not defiant -> 0.15; x10 caps at 1
+    assert R.severe_share(0.15, True, 2.0) == pytest.approx(0.3)
+    assert R.severe_share(0.15, False, 2.0) == pytest.approx(0.15)
+    assert R.severe_share(0.15, True, 10.0) == 1.0
+    # exit 0.005 a month, banned x5 -> 0.025
+    assert R.exit_hazard(0.005, True, 5.0) == pytest.approx(0.025)
+    assert R.exit_hazard(0.005, False, 5.0) == pytest.approx(0.005)
+    np.testing.assert_allclose(R.exit_hazard(0.005, np.array([True, False]), 5.0), [0.025, 0.005])

@@ -85,10 +85,8 @@ class Merchant(mesa.Agent):
     def severe_share(self) -> float:
         """Share (0-1) of this merchant's violations that are severe."""
         m = self.model
-        share = m.p.severe_share[self.sector]
-        if self.mtype == R.DEFIANT:
-            share = min(1.0, share * m.scn.behaviour.defiant.severe_share_multiplier)
-        return float(share)
+        return float(R.severe_share(m.p.severe_share[self.sector], self.mtype == R.DEFIANT,
+                                    m.scn.behaviour.defiant.severe_share_multiplier))
 
     def perceived_detection(self) -> float:
         """Monthly detection probability the merchant acts on (0-1)."""
@@ -294,7 +292,8 @@ class CreditModel(mesa.Model):
         ban = self.scn.policy.lists.blacklist.market_ban
         leaving = []
         for a in self.agents:
-            hazard = pop.exit_rate_per_month * (pop.banned_exit_multiplier if ban and a.list_state == R.BLACK else 1.0)
+            hazard = R.exit_hazard(pop.exit_rate_per_month, ban and a.list_state == R.BLACK,
+                                   pop.banned_exit_multiplier)
             if self.rng.random() < hazard:
                 leaving.append(a)
         for a in leaving:
@@ -312,11 +311,9 @@ class CreditModel(mesa.Model):
     def plan_checks(self) -> None:
         """Sort merchants into strata and fix this month's check counts under capacity."""
         self.strata: list[list[Merchant]] = [[] for _ in range(N_STRATA)]
-        ban = self.scn.policy.lists.blacklist.market_ban
-        for a in self.agents:
+        for a in self.agents:  # merchants under market ban sit in strata whose check probability is 0
             a.stratum = stratum_of(a.tier, a.list_state)
-            if not (ban and a.list_state == R.BLACK):
-                self.strata[a.stratum].append(a)
+            self.strata[a.stratum].append(a)
         sizes = np.array([len(s) for s in self.strata])
         counts, requested, scale = R.stratified_counts(sizes, self.p.stratum_prob,
                                                        self.scn.policy.inspection.capacity_per_month, self.rng)
