@@ -43,7 +43,7 @@ def _whole(lo: int, hi: int, what: str):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.engines import ENGINES
+    from sim.engines import AUTO_FAST_ABOVE, CHOICES
 
     p = _Parser(prog="sim", description="Credit policy lab: simulate credit-based commercial supervision.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="override one parameter, e.g. policy.tiers.A=92 (repeatable)")
     r.add_argument("--reps", type=_whole(1, 100_000, "reps"), default=10, help="replications (default 10)")
     r.add_argument("--seed", type=_whole(0, 2**63 - 1, "seed"), default=0, help="base seed (default 0)")
-    r.add_argument("--engine", default="mesa", help=f"engine: {' or '.join(ENGINES)} (default mesa)")
+    r.add_argument("--engine", default="auto",
+                   help=f"engine: {', '.join(CHOICES)} (default auto: mesa up to {AUTO_FAST_ABOVE:,} merchants, "
+                        "fast above)")
     r.add_argument("--out", default=None, help="output folder (default reports/runs/<scenario name>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -115,12 +117,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.engines import ENGINES
+    from sim.engines import CHOICES
     from sim.runner import run_scenario, write_outputs
     from sim.scenario import load_scenario
 
-    if args.engine not in ENGINES:
-        raise InputError([Problem("--engine", "--engine", args.engine, f"one of: {', '.join(ENGINES)}")])
+    if args.engine not in CHOICES:
+        raise InputError([Problem("--engine", "--engine", args.engine, f"one of: {', '.join(CHOICES)}")])
     scn = load_scenario(args.scenario, args.sets)
     out = Path(args.out) if args.out else Path("reports") / "runs" / scn.name
     if out.exists() and not out.is_dir():
@@ -128,7 +130,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run_scenario(scn, reps=args.reps, seed=args.seed, engine=args.engine, progress=not args.quiet)
     write_outputs(result, out, source=args.scenario)
     print(f"{scn.name}: {scn.population.merchants:,} merchants x {scn.population.months} months x "
-          f"{args.reps} reps, engine {args.engine}, seed {args.seed}, {result.seconds:.1f} s -> {out}")
+          f"{args.reps} reps, engine {result.engine}, seed {args.seed}, {result.seconds:.1f} s -> {out}")
     print(format_table({scn.name: result.summary}))
     return 0
 

@@ -1,7 +1,10 @@
 """Outcome metrics: their names, units, which way is better, and how a month is counted.
 
-Both engines hand :func:`month_record` the same per-merchant arrays, so a
-metric is defined once whatever engine produced it.
+A month is first counted into a small table, the *tally* (:func:`tally`:
+counts per sector, tier and type), and every metric is computed from that
+table by :func:`month_record`. The Mesa engine tallies its agents' arrays with
+:func:`tally`; the fast engine counts the same table inside its month loop.
+Either way a metric is defined once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import numpy as np
 from sim.rules import BLACK, KEY, RED
 from sim.scenario import SECTORS, TIERS, TYPES
 
-__all__ = ["Metric", "METRICS", "GROUP_METRICS", "BREAKDOWNS", "month_record"]
+__all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_METRICS", "BREAKDOWNS", "TALLY_COLUMNS", "GROUP_OFFSETS", "N_GROUPS",
+           "tally", "month_record"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,11 @@ METRICS: tuple[Metric, ...] = (
     Metric(f"compliance_rate_{t}", "share", f"Compliance of trading {t} merchants", "higher") for t in TYPES
 )
 
+COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
+            "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
+            "incentive_value")
+"""Counts an engine keeps for each month besides the tally (see :func:`month_record`)."""
+
 GROUP_METRICS = ("merchants", "operating", "violations", "inspections", "burden_on_compliant",
                  "detections", "consumer_harm", "red", "key_attention", "blacklist", "compliance_rate")
 """Columns of the per-sector, per-tier and per-type breakdowns."""
@@ -67,12 +76,22 @@ GROUP_METRICS = ("merchants", "operating", "violations", "inspections", "burden_
 BREAKDOWNS = {"sector": SECTORS, "tier": TIERS, "type": TYPES}
 
 
-def _ratio(num: float, den: float) -> float:
-    return float(num) / float(den) if den > 0 else float("nan")
+TALLY_COLUMNS = ("merchants", "operating", "violations", "severe_violations", "compliant", "inspections",
+                 "burden_on_compliant", "detections", "false_positives", "consumer_harm", "fines",
+                 "red", "key_attention", "blacklist")
+"""Columns of a month's tally: counts of merchants (or CNY for harm and fines) per group."""
+
+GROUP_OFFSETS = {"sector": 0, "tier": len(SECTORS), "type": len(SECTORS) + len(TIERS)}
+"""Row of the first group of each breakdown in a tally (sectors, then tiers, then types)."""
+
+N_GROUPS = len(SECTORS) + len(TIERS) + len(TYPES)
+
+(T_MERCHANTS, T_OPERATING, T_VIOLATIONS, T_SEVERE, T_COMPLIANT, T_INSPECTIONS, T_BURDEN, T_DETECTIONS,
+ T_FALSE_POSITIVES, T_HARM, T_FINES, T_RED, T_KEY, T_BLACK) = range(len(TALLY_COLUMNS))
 
 
-def month_record(m: dict, counters: dict, cost_per_check: float) -> tuple[dict, list[dict]]:
-    """Count one month.
+def tally(m: dict) -> np.ndarray:
+    """A month's tally from per-merchant arrays: shape (:data:`N_GROUPS`, len(:data:`TALLY_COLUMNS`)).
 
     Parameters
     ----------
@@ -80,6 +99,42 @@ def month_record(m: dict, counters: dict, cost_per_check: float) -> tuple[dict, 
         Per merchant present this month: ``sector``, ``mtype``, ``tier``,
         ``list_state``, ``operating``, ``violated``, ``checked``, ``detected``
         (true detections), ``false_positive``, ``severe``, ``harm`` and ``fine`` (CNY).
+
+    Row ``GROUP_OFFSETS[by] + i`` counts the merchants of group ``i`` of
+    breakdown ``by``; each breakdown's rows add up to the whole population.
+    An engine may count the same table its own way (the fast engine does, in
+    its month loop); this function is the definition.
+    """
+    operating = np.asarray(m["operating"], dtype=bool)
+    violated = np.asarray(m["violated"], dtype=bool) & operating
+    compliant = operating & ~violated
+    checked = np.asarray(m["checked"], dtype=bool)
+    ls = np.asarray(m["list_state"])
+    cols = np.stack([
+        np.ones(len(ls)), operating, violated, violated & np.asarray(m["severe"], dtype=bool), compliant, checked,
+        checked & compliant, m["detected"], m["false_positive"], m["harm"], m["fine"],
+        ls == RED, ls == KEY, ls == BLACK,
+    ], axis=1).astype(np.float64)
+    out = np.zeros((N_GROUPS, len(TALLY_COLUMNS)))
+    for by, key in (("sector", m["sector"]), ("tier", m["tier"]), ("type", m["mtype"])):
+        n = len(BREAKDOWNS[by])
+        key = np.asarray(key, dtype=np.int64)
+        for j in range(len(TALLY_COLUMNS)):
+            out[GROUP_OFFSETS[by]:GROUP_OFFSETS[by] + n, j] = np.bincount(key, weights=cols[:, j], minlength=n)
+    return out
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den > 0 else float("nan")
+
+
+def month_record(t: np.ndarray, counters: dict, cost_per_check: float) -> tuple[dict, list[dict]]:
+    """Count one month from its tally.
+
+    Parameters
+    ----------
+    t : array (N_GROUPS, len(TALLY_COLUMNS))
+        The month's tally (:func:`tally`).
     counters : dict
         Engine counts of the month: ``inspections_requested``, ``capacity_shortfall`` (expected
         requested checks not made: requested x (1 - capacity scale)),
@@ -96,59 +151,49 @@ def month_record(m: dict, counters: dict, cost_per_check: float) -> tuple[dict, 
     groups : list of dict
         One row per (breakdown, group) with :data:`GROUP_METRICS`.
     """
-    n = len(m["sector"])
-    operating = m["operating"]
-    violated = m["violated"] & operating
-    compliant = operating & ~violated
-    checked = m["checked"]
-    ls = m["list_state"]
-    inspections = int(checked.sum())
-    detections = int(m["detected"].sum())
+    by_sector = t[GROUP_OFFSETS["sector"]:GROUP_OFFSETS["sector"] + len(SECTORS)]
+    s = by_sector.sum(axis=0)  # every breakdown covers the whole population; sectors give the totals
+    n = int(round(s[T_MERCHANTS]))
+    inspections = int(round(s[T_INSPECTIONS]))
+    detections = int(round(s[T_DETECTIONS]))
     totals = {
-        "compliance_rate": _ratio(compliant.sum(), operating.sum()),
-        "violations": int(violated.sum()),
-        "severe_violations": int((violated & m["severe"]).sum()),
+        "compliance_rate": _ratio(s[T_COMPLIANT], s[T_OPERATING]),
+        "violations": int(round(s[T_VIOLATIONS])),
+        "severe_violations": int(round(s[T_SEVERE])),
         "inspections": inspections,
         "inspections_requested": float(counters["inspections_requested"]),
         "capacity_shortfall": float(counters["capacity_shortfall"]),
         "hit_rate": _ratio(detections, inspections),
-        "burden_on_compliant": int((checked & compliant).sum()),
+        "burden_on_compliant": int(round(s[T_BURDEN])),
         "detections": detections,
-        "false_positives": int(m["false_positive"].sum()),
+        "false_positives": int(round(s[T_FALSE_POSITIVES])),
         "inspection_cost": inspections * cost_per_check,
-        "fines": float(m["fine"].sum()),
-        "consumer_harm": float(m["harm"].sum()),
-        "red_list_share": _ratio((ls == RED).sum(), n),
-        "key_attention_share": _ratio((ls == KEY).sum(), n),
-        "blacklist_share": _ratio((ls == BLACK).sum(), n),
+        "fines": float(s[T_FINES]),
+        "consumer_harm": float(s[T_HARM]),
+        "red_list_share": _ratio(s[T_RED], n),
+        "key_attention_share": _ratio(s[T_KEY], n),
+        "blacklist_share": _ratio(s[T_BLACK], n),
     }
     for k in ("new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won",
               "repairs", "entries", "entries_refused", "exits"):
         totals[k] = int(counters[k])
     totals["merchants"] = n
     totals["incentive_value"] = float(counters["incentive_value"])
-    tier_counts = np.bincount(m["tier"], minlength=len(TIERS))
-    for i, t in enumerate(TIERS):
-        totals[f"tier_share_{t}"] = _ratio(tier_counts[i], n)
-    for i, t in enumerate(TYPES):
-        sel = m["mtype"] == i
-        totals[f"compliance_rate_{t}"] = _ratio((compliant & sel).sum(), (operating & sel).sum())
+    o = GROUP_OFFSETS["tier"]
+    for i, tier in enumerate(TIERS):
+        totals[f"tier_share_{tier}"] = _ratio(t[o + i, T_MERCHANTS], n)
+    o = GROUP_OFFSETS["type"]
+    for i, typ in enumerate(TYPES):
+        totals[f"compliance_rate_{typ}"] = _ratio(t[o + i, T_COMPLIANT], t[o + i, T_OPERATING])
 
+    col = {name: j for j, name in enumerate(TALLY_COLUMNS)}
     groups: list[dict] = []
-    columns = {
-        "merchants": np.ones(n), "operating": operating, "violations": violated, "inspections": checked,
-        "burden_on_compliant": checked & compliant, "detections": m["detected"], "consumer_harm": m["harm"],
-        "red": ls == RED, "key_attention": ls == KEY, "blacklist": ls == BLACK,
-    }
     for by, names in BREAKDOWNS.items():
-        key = {"sector": m["sector"], "tier": m["tier"], "type": m["mtype"]}[by]
-        sums = {c: np.bincount(key, weights=v.astype(np.float64), minlength=len(names))
-                for c, v in columns.items()}
-        comp = np.bincount(key, weights=compliant.astype(np.float64), minlength=len(names))
+        o = GROUP_OFFSETS[by]
         for i, g in enumerate(names):
             row = {"by": by, "group": g}
-            for c in columns:
-                row[c] = float(sums[c][i])
-            row["compliance_rate"] = _ratio(comp[i], sums["operating"][i])
+            for c in GROUP_METRICS[:-1]:
+                row[c] = float(t[o + i, col[c]])
+            row["compliance_rate"] = _ratio(t[o + i, T_COMPLIANT], t[o + i, T_OPERATING])
             groups.append(row)
     return totals, groups

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.engines import get_engine
+from sim.engines import get_engine, resolve_engine
 from sim.metrics import METRICS
 from sim.params import compile_scenario
 from sim.scenario import Scenario, scenario_hash, to_yaml
@@ -57,7 +57,7 @@ def rep_generators(seed: int, reps: int) -> list[np.random.Generator]:
     return [np.random.default_rng(c) for c in children]
 
 
-def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "mesa",
+def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "auto",
                  progress: bool = True) -> RunResult:
     """Run ``reps`` replications of a scenario.
 
@@ -70,12 +70,15 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "me
     seed : int
         Base seed (>= 0); the same seed gives the same numbers.
     engine : str
-        ``mesa`` (reference).
+        ``mesa`` (reference), ``fast``, or ``auto`` (mesa up to
+        :data:`sim.engines.AUTO_FAST_ABOVE` merchants, fast above); the result
+        records the engine used.
     progress : bool
         Show a progress bar on stderr for runs longer than ~2 seconds.
     """
     from tqdm.auto import tqdm
 
+    engine = resolve_engine(engine, scn.population.merchants)
     run = get_engine(engine)
     params = compile_scenario(scn)
     t0 = time.perf_counter()

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.engines import AUTO_FAST_ABOVE
 
 from .conftest import ROOT, SCENARIOS
 
@@ -47,10 +48,24 @@ def test_run_writes_the_four_outputs(tmp_path, capsys):
     assert "compliance_rate" in printed and "shahe_plan" in printed
 
 
-def test_same_seed_same_summary_bytes_and_other_seed_differs(tmp_path):
-    a = _run(tmp_path, "a", "--seed", "11")
-    b = _run(tmp_path, "b", "--seed", "11")
-    c = _run(tmp_path, "c", "--seed", "12")
+@pytest.mark.parametrize("merchants, flag, expected", [
+    (AUTO_FAST_ABOVE, [], "mesa"),
+    (AUTO_FAST_ABOVE + 1, [], "fast"),
+    (AUTO_FAST_ABOVE + 1, ["--engine", "mesa"], "mesa"),
+    (200, ["--engine", "fast"], "fast"),
+])
+def test_engine_is_chosen_by_size_unless_given(tmp_path, merchants, flag, expected):
+    out = tmp_path / "r"
+    assert main(["run", str(SCENARIOS / "shahe_plan.yaml"), "--reps", "1", "--out", str(out), "--quiet",
+                 "--set", f"population.merchants={merchants}", "--set", "population.months=2", *flag]) == 0
+    assert json.loads((out / "manifest.json").read_text())["engine"] == expected
+
+
+@pytest.mark.parametrize("engine", ["mesa", "fast"])
+def test_same_seed_same_summary_bytes_and_other_seed_differs(tmp_path, engine):
+    a = _run(tmp_path, "a", "--seed", "11", "--engine", engine)
+    b = _run(tmp_path, "b", "--seed", "11", "--engine", engine)
+    c = _run(tmp_path, "c", "--seed", "12", "--engine", engine)
     assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
     ta = pd.read_parquet(a / "timeseries.parquet")
     pd.testing.assert_frame_equal(ta, pd.read_parquet(b / "timeseries.parquet"))

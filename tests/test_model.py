@@ -1,4 +1,6 @@
-"""The Mesa model: Allingham-Sandmo limit, invariants under random parameters, policy directions."""
+"""The model, on both engines: Allingham-Sandmo limit, invariants under random parameters, sampling
+shares, policy directions. Tests that read Mesa agents directly are Mesa-only; the fast engine is held
+to them by docking (test_docking.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import rules as R
+from sim.engines import ENGINES
 from sim.engines.mesa_engine import CreditModel
 from sim.params import compile_scenario
 from sim.runner import run_scenario
@@ -37,6 +40,7 @@ def as_limit(fine_multiple: float, ratio: float):
     )
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("ratio, fine", [
     (0.5, 2.0),      # p*F = 1 exactly: comply
     (0.5, 1.98),     # 0.99: violate
@@ -46,8 +50,8 @@ def as_limit(fine_multiple: float, ratio: float):
     (0.25, 3.0),     # 0.75
     (0.25, 8.0),     # 2.0
 ])
-def test_allingham_sandmo_limit_is_all_or_nothing(ratio, fine):
-    res = run_scenario(as_limit(fine, ratio), reps=2, seed=3, progress=False)
+def test_allingham_sandmo_limit_is_all_or_nothing(ratio, fine, engine):
+    res = run_scenario(as_limit(fine, ratio), reps=2, seed=3, engine=engine, progress=False)
     tot = res.timeseries[res.timeseries["by"] == "all"]
     expected = 1.0 if ratio * fine >= 1 - 1e-12 else 0.0
     assert (tot["compliance_rate"] == expected).all(), (ratio, fine, tot["compliance_rate"].tolist())
@@ -57,6 +61,7 @@ def _totals(res) -> pd.DataFrame:
     return res.timeseries[res.timeseries["by"] == "all"].reset_index(drop=True)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ratios=st.lists(st.floats(0, 1), min_size=4, max_size=4),
@@ -66,7 +71,8 @@ def _totals(res) -> pd.DataFrame:
     ban=st.booleans(), delay=st.integers(0, 4), fp=st.floats(0, 0.3),
     seed=st.integers(0, 2**32),
 )
-def test_invariants_under_random_parameters(ratios, campaigns, capacity, entry, exit_, ban, delay, fp, seed):
+def test_invariants_under_random_parameters(engine, ratios, campaigns, capacity, entry, exit_, ban, delay, fp,
+                                            seed):
     scn = small(
         policy={"inspection": {"sampling_ratio": dict(zip(TIERS, ratios)),
                                "campaigns_per_year": dict(zip(TIERS, campaigns)),
@@ -74,7 +80,7 @@ def test_invariants_under_random_parameters(ratios, campaigns, capacity, entry, 
                 "lists": {"blacklist": {"market_ban": ban, "recognition_delay_months": delay}}},
         population={"merchants": 150, "months": 18, "entry_rate_per_month": entry, "exit_rate_per_month": exit_},
     )
-    res = run_scenario(scn, reps=1, seed=seed, progress=False)
+    res = run_scenario(scn, reps=1, seed=seed, engine=engine, progress=False)
     tot = _totals(res)
     # merchants are neither created nor lost by list moves: only entries and exits change the count
     prev = np.concatenate([[150], tot["merchants"].to_numpy()[:-1]])
@@ -96,34 +102,28 @@ def test_invariants_under_random_parameters(ratios, campaigns, capacity, entry, 
     assert (tot["burden_on_compliant"] + tot["detections"] <= tot["inspections"]).all()
 
 
-def test_realised_sampling_shares_match_configured_ratios():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_realised_sampling_shares_match_configured_ratios(engine):
     """Per tier, checks / merchants summed over months equals ratio * campaigns / 12.
 
-    Stochastic rounding makes each month's count at most one away from its expectation and unbiased,
-    so its variance is below a binomial's; we allow 4 binomial standard deviations of the total
-    (a false alarm chance below 1e-4 per tier).
+    Read from the outputs' per-tier breakdown (the tier at the time of the check). Stochastic
+    rounding makes each month's count at most one away from its expectation and unbiased, so its
+    variance is below a binomial's; we allow 4 binomial standard deviations of the total (a false
+    alarm chance below 1e-4 per tier).
     """
     ratios = {"A": 0.05, "B": 0.2, "C": 0.5, "D": 1.0}
     camps = {"A": 1, "B": 2, "C": 3, "D": 6}
     scn = small(policy={"inspection": {"sampling_ratio": ratios, "campaigns_per_year": camps,
                                        "capacity_per_month": 100_000}, "lists": LISTS_OFF},
                 population={"merchants": 1000, "months": 24})
-    model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(4))
-    checked = np.zeros(4)
-    exposure = np.zeros(4)
-    for _ in range(24):
-        tiers_before = {a: a.tier for a in model.agents}
-        model.step()
-        for a, t in tiers_before.items():
-            if a.model is not None and a in model.strata[a.stratum]:
-                exposure[t] += 1
-                checked[t] += a.checked
-    for i, t in enumerate(TIERS):
+    res = run_scenario(scn, reps=1, seed=4, engine=engine, progress=False)
+    by_tier = res.timeseries[res.timeseries["by"] == "tier"].groupby("group")[["merchants", "inspections"]].sum()
+    for t in TIERS:
         p = ratios[t] * camps[t] / 12
-        n = exposure[i]
+        n, checked = by_tier.loc[t, "merchants"], by_tier.loc[t, "inspections"]
         if n == 0:
             continue
-        assert abs(checked[i] - n * p) <= 4 * np.sqrt(n * p * (1 - p)) + 1, (t, checked[i], n * p)
+        assert abs(checked - n * p) <= 4 * np.sqrt(n * p * (1 - p)) + 1, (t, checked, n * p)
 
 
 def _mean_last(res, metric: str, months: int = 12) -> float:
@@ -131,28 +131,30 @@ def _mean_last(res, metric: str, months: int = 12) -> float:
     return float(tot[tot["month"] >= tot["month"].max() - months + 1][metric].mean())
 
 
-def test_more_checks_of_tier_d_deter_defiant_merchants():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_more_checks_of_tier_d_deter_defiant_merchants(engine):
     """Directional: D checked every month with certainty vs rarely; paired seeds (common random numbers)."""
     def scn(d_ratio):
         return small("shahe_plan.yaml",
                      policy={"inspection": {"sampling_ratio": {"D": d_ratio}, "campaigns_per_year": {"D": 12},
                                             "capacity_per_month": 100_000}},
                      population={"merchants": 400, "months": 36})
-    low = run_scenario(scn(0.02), reps=4, seed=21, progress=False)
-    high = run_scenario(scn(1.0), reps=4, seed=21, progress=False)
+    low = run_scenario(scn(0.02), reps=4, seed=21, engine=engine, progress=False)
+    high = run_scenario(scn(1.0), reps=4, seed=21, engine=engine, progress=False)
     lo_c, hi_c = _mean_last(low, "compliance_rate_defiant"), _mean_last(high, "compliance_rate_defiant")
     # the effect is large (defiant merchants sit in tier D and face a ~0.8 monthly detection chance);
     # require at least a 0.2 rise so noise from 4 replications cannot produce it
     assert hi_c - lo_c > 0.2, (lo_c, hi_c)
 
 
-def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share(engine):
     scn = small("baseline.yaml",
                 policy={"inspection": {"sampling_ratio": {t: 0.0 for t in TIERS}}},
                 # merchants start out fearing checks (0.4 a month), so most strategic ones comply at first
                 behaviour={"learning": {"initial_perceived_detection": 0.4}},
                 population={"merchants": 500, "months": 48, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
-    res = run_scenario(scn, reps=3, seed=5, progress=False)
+    res = run_scenario(scn, reps=3, seed=5, engine=engine, progress=False)
     tot = _totals(res)
     first = float(tot[tot["month"] == 0]["compliance_rate"].mean())
     last = _mean_last(res, "compliance_rate")

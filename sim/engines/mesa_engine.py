@@ -23,15 +23,11 @@ import mesa
 import numpy as np
 
 from sim import rules as R
-from sim.metrics import month_record
+from sim.metrics import COUNTERS, month_record, tally
 from sim.params import N_STRATA, Params, draw_merchants, stratum_of
 
-__all__ = ["Merchant", "CreditModel", "run", "COUNTERS"]
+__all__ = ["Merchant", "CreditModel", "run"]
 
-COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
-            "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
-            "incentive_value")
-"""Counts an engine keeps for each month (see :func:`sim.metrics.month_record`)."""
 
 
 class Merchant(mesa.Agent):
@@ -359,7 +355,7 @@ class CreditModel(mesa.Model):
         }
         n_red = int((arrays["list_state"] == R.RED).sum())
         self.counters["incentive_value"] = n_red * self.scn.policy.incentives.red_list_monthly_value
-        totals, groups = month_record(arrays, self.counters, self.scn.policy.inspection.cost_per_check)
+        totals, groups = month_record(tally(arrays), self.counters, self.scn.policy.inspection.cost_per_check)
         totals["month"] = self.month
         self.records.append(totals)
         self.group_records.append(groups)
