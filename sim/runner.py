@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.engines import get_engine, resolve_engine
+from sim.engines import check_fits, get_engine, resolve_engine
 from sim.metrics import METRICS
 from sim.params import compile_scenario
 from sim.scenario import Scenario, scenario_hash, to_yaml
@@ -79,6 +79,8 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "au
     from tqdm.auto import tqdm
 
     engine = resolve_engine(engine, scn.population.merchants)
+    pop = scn.population
+    check_fits(engine, pop.merchants, pop.months, pop.entry_rate_per_month, pop.exit_rate_per_month, scn.name)
     run = get_engine(engine)
     params = compile_scenario(scn)
     t0 = time.perf_counter()

@@ -380,7 +380,8 @@ class Sectors(_Strict):
 class Population(_Strict):
     """Who is supervised."""
 
-    merchants: int = P(2000, 1, 200_000_000, "merchants", "Merchants at the start")
+    merchants: int = P(2000, 1, 1_000_000_000, "merchants",
+                       "Merchants at the start (memory sets the real limit: see docs/ODD.md)")
     months: int = P(60, 1, 600, "months", "Months simulated")
     type_mix: TypeMix = Field(default_factory=TypeMix)
     initial_score: InitialScore = Field(default_factory=InitialScore)

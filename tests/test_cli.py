@@ -84,6 +84,8 @@ BAD = [
     (["run", str(ROOT / "no_such.yaml")], "no_such.yaml"),
     (["validate", str(ROOT / "no_such.yaml")], "no_such.yaml"),
     (["run", "SCN", "--frobnicate"], "--frobnicate"),
+    # 1e9 merchants are allowed by the schema but need 2.5 TB with Mesa: refused before any work
+    (["run", "SCN", "--engine", "mesa", "--set", "population.merchants=1000000000"], "population.merchants"),
 ]
 
 

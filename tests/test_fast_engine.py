@@ -64,7 +64,7 @@ def test_cell_and_pattern_counts_give_the_metrics_tally():
          "checked": checked, "detected": detected, "false_positive": false_positive,
          "harm": np.where(violated, rng.random(n) * 1e4, 0.0),
          "fine": np.where(detected | false_positive, rng.random(n) * 1e3, 0.0)}
-    cells = np.zeros((2, F.N_CELLS, F.N_PATTERNS), dtype=np.int64)  # two chunks, split arbitrarily
+    cells = np.zeros((2, F.N_CELLS, F.N_PATTERNS), dtype=np.int32)  # two chunks, split arbitrarily
     money = np.zeros((2, F.N_CELLS, 2))
     for i in range(n):
         c = i % 2

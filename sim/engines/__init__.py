@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["ENGINES", "CHOICES", "AUTO_FAST_ABOVE", "resolve_engine", "get_engine"]
+__all__ = ["ENGINES", "CHOICES", "AUTO_FAST_ABOVE", "BYTES_PER_MERCHANT", "resolve_engine", "get_engine",
+           "available_memory", "check_fits"]
 
 ENGINES = ("mesa", "fast")
 """Engine names."""
@@ -24,6 +25,11 @@ CHOICES = ("auto",) + ENGINES
 AUTO_FAST_ABOVE = 1000
 """``auto`` uses the fast engine above this many merchants (a Mesa replication of 1,000 merchants over
 60 months takes about 2 seconds; at 2,000 and beyond the fast engine is 20-100x quicker)."""
+
+
+BYTES_PER_MERCHANT = {"mesa": 2500, "fast": 48}
+"""Memory a run needs per merchant (bytes), for planning: measured peak growth per merchant in
+``benchmarks/bench_engines.py`` (Mesa about 2.2 KB; fast 40 B of state plus per-chunk counts), rounded up."""
 
 
 def resolve_engine(name: str, merchants: int) -> str:
@@ -44,3 +50,32 @@ def get_engine(name: str) -> Callable:
         from sim.engines.fast_engine import run
         return run
     raise ValueError(f"unknown engine {name!r}; allowed: {', '.join(ENGINES)}")
+
+
+def available_memory() -> int:
+    """Memory the system can give a new run now (bytes): ``MemAvailable``, else physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(engine: str, merchants: int, months: int, entry_rate: float, exit_rate: float,
+               source: str = "scenario") -> None:
+    """Raise :class:`sim.errors.InputError` if a run of ``merchants`` (growing at the entry minus exit
+    rate per month for ``months``) would not fit in the memory available to ``engine``."""
+    from sim.errors import InputError, Problem
+
+    peak = merchants * (1.0 + max(0.0, entry_rate - exit_rate) * months)
+    per = BYTES_PER_MERCHANT[engine]
+    avail = available_memory()
+    if peak * per > 0.9 * avail:
+        most = int(0.9 * avail / per / (peak / merchants))
+        raise InputError([Problem(source, "population.merchants", merchants,
+                                  f"at most {most:,} with engine {engine} here ({per} bytes each, "
+                                  f"{avail / 2**30:.1f} GiB available)")])

@@ -67,8 +67,9 @@ __all__ = ["run", "State", "STATE_FIELDS", "CHUNK", "RULES", "bytes_per_merchant
 CHUNK = 1 << 16
 """Slots per chunk (65,536): the unit of parallel work; fixed, so results do not depend on threads."""
 
-INIT_BLOCK = 1 << 20
-"""The starting population is drawn in blocks of this many merchants, so drawing 100M+ fits in memory."""
+INIT_BLOCK = 4 * CHUNK
+"""The starting population is drawn in blocks of this many merchants (262,144), so that drawing
+hundreds of millions needs little memory beyond the state."""
 
 STATE_FIELDS = (
     ("alive", np.uint8), ("flags", np.uint8), ("sector", np.int8), ("mtype", np.int8), ("tier", np.int8),
@@ -379,6 +380,8 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
             sev_share = _severe_share(sector_severe[s], mt == _DEFIANT, defiant_severe_mult)
             if mt == _CARELESS:
                 ok = not _careless_violates(_uniform(base, U_CARELESS), careless_rate)
+            elif mt == _HONEST and _honest_complies(np.float64(norm[i]), collapse_norm, False):
+                ok = True  # an honest merchant whose norm holds complies whatever the sanction
             else:
                 if full_info:
                     ph = true_det[stratum] * det_factor[s]
@@ -640,6 +643,13 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         n = min(INIT_BLOCK, params.merchants - start)
         d = draw_merchants(params, n, rng)
         slots = slice(start, start + n)
+        # within each chunk, slots in order of type and sector (a slot's number carries no meaning): the
+        # month loop's branches then follow runs of alike merchants, which the processor predicts well,
+        # while every chunk keeps the population's mix (threads get equal work)
+        chunk = (np.arange(n) // CHUNK).astype(np.uint8)  # a block holds 4 chunks: the key fits in a byte
+        order = np.argsort(chunk * 64 + d["mtype"].astype(np.uint8) * 16 + d["sector"].astype(np.uint8),
+                           kind="stable")
+        d = {k: v[order] for k, v in d.items()}
         state.place(slots, d, R.tier_of(d["score"], *params.cuts), p_hat0, pol.lists.red.clean_months)
     state.a["flags"][:] &= ~np.uint8(NEW)  # nobody owes a norm update at month 0 anyway
 
@@ -687,7 +697,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         to_check = _split_checks(rng, counts, per_stratum)
         # the month
         n_chunks = state.n_chunks()
-        cells = np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int64)
+        cells = np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32)  # a chunk holds < 2**31 slots
         money = np.zeros((n_chunks, N_CELLS, 2))
         kcount = np.zeros((n_chunks, N_K), dtype=np.int64)
         counts_next = np.zeros((n_chunks, N_STRATA), dtype=np.int64)
