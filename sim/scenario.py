@@ -101,7 +101,7 @@ class Inspection(_Strict):
     sampling_ratio: TierRatios = Field(default_factory=TierRatios)
     campaigns_per_year: TierCampaigns = Field(default_factory=TierCampaigns)
     capacity_per_month: int = P(
-        1000, 0, 10_000_000, "checks/month",
+        1000, 0, 1_000_000_000, "checks/month",
         "Checks the bureau can make in a month; excess planned checks are scaled down",
     )
     inspectors: int = P(20, 1, 100_000, "inspectors", "Inspectors drawn at random for each check")
