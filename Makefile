@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REPS ?= 10
 SEED ?= 0
 
-.PHONY: demo test env bench lint clean
+.PHONY: demo test env fonts bench lint clean
 
 # Find a Python >= 3.12: pyenv's 3.12 (selected by .python-version), python3.12, python3.13, or python3.
 PYTHON ?= $(shell for p in python3.12 python3.13 python3; do \
@@ -21,7 +21,17 @@ $(BIN)/sim: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $(BIN)/sim
 
-env: $(BIN)/sim
+# Chinese labels in figures and reports need a CJK font (sim/fonts.py registers it with matplotlib).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+
+fonts:
+	@if [ -n "$$SIM_CJK_FONT" ] || [ -f "$(CJK_FONT)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing fonts-wqy-microhei (CJK font for Chinese labels)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	else echo "warning: no CJK font; Chinese labels need it: sudo apt-get install fonts-wqy-microhei" >&2; fi
+
+env: $(BIN)/sim fonts
 
 demo: env
 	$(BIN)/sim run scenarios/baseline.yaml --reps $(REPS) --seed $(SEED) --out reports/runs/baseline
