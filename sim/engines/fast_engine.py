@@ -442,7 +442,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
             ls, f, appealed, won = _recognise(base, ls, f, appeal_prop, appeal_success)
             n_appeals += appealed
             n_won += won
-            if ls == _BLACK and not won:
+            if not won:  # _recognise put the merchant on the blacklist
                 list_since[i] = now
                 list_until[i] = now + black_months
                 n_black += 1
