@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sim.analysis import SUMMARY_MONTHS, describe, per_rep
 from sim.engines import check_fits, get_engine, resolve_engine
 from sim.metrics import METRICS
 from sim.params import compile_scenario
@@ -29,8 +29,6 @@ from sim.scenario import Scenario, scenario_hash, to_yaml
 __all__ = ["RunResult", "rep_generators", "run_scenario", "summarise", "write_outputs",
            "code_version", "SUMMARY_MONTHS"]
 
-SUMMARY_MONTHS = 12
-"""The summary averages the last 12 months of each replication."""
 
 
 @dataclass
@@ -111,30 +109,20 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "au
 def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:
     """Summary per metric over the last ``months`` months: ``{mean, lo, hi}``.
 
-    Each replication's metric is averaged over its last ``months`` months;
-    ``mean`` is the mean over replications and ``lo``/``hi`` the 95%
-    t-interval of that mean (equal to the mean for one replication), clipped to
-    the metric's range (>= 0; <= 1 for shares). Metrics
+    Each replication's metric is averaged over its last ``months`` months
+    (:func:`sim.analysis.per_rep`); ``mean`` is the mean over replications and
+    ``lo``/``hi`` the 95% t-interval of that mean (equal to the mean for one
+    replication), clipped to the metric's range (>= 0; <= 1 for shares). Metrics
     undefined in every month (e.g. hit rate without checks) are ``null``.
     """
-    tot = ts[ts["by"] == "all"]
-    last = tot["month"].max()
-    window = tot[tot["month"] > last - months]
-    per_rep = window.groupby("rep")[[m.name for m in METRICS]].mean()
+    table = describe(per_rep(ts, months))
     out = {}
     for m in METRICS:
-        x = per_rep[m.name].dropna().to_numpy(dtype=float)
-        if len(x) == 0:
+        row = table.loc[m.name]
+        if np.isnan(row["mean"]):
             out[m.name] = {"mean": None, "lo": None, "hi": None}
-            continue
-        mean = float(x.mean())
-        if len(x) > 1:
-            half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
         else:
-            half = 0.0
-        # every metric is non-negative, and shares are at most 1: the interval is clipped to that range
-        top = 1.0 if m.unit == "share" else float("inf")
-        out[m.name] = {"mean": mean, "lo": max(0.0, mean - half), "hi": min(top, mean + half)}
+            out[m.name] = {"mean": float(row["mean"]), "lo": float(row["lo"]), "hi": float(row["hi"])}
     return out
 
 

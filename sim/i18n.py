@@ -1,0 +1,211 @@
+"""Chinese and English text of reports, notebooks and figures: one table, built on the plan's glossary.
+
+Every label a reader sees (metric names, units, sectors, tiers, behavioural types, headings, table
+headers, axis labels, legend entries and the sentences of the generated summary) is looked up here
+by a key, in the chosen language. The Chinese terms are those of the glossary of the seed brief
+(``../shared/seed/BRIEF.md``): 市场主体, 双随机、一公开, 抽查比例和频次, 红名单, 重点关注对象名单,
+黑名单, 联合奖惩, 信用修复, 异议申诉, ...
+
+Sentence templates use ``str.format`` fields; both languages of a template name the same fields
+(a test checks it).
+"""
+
+from __future__ import annotations
+
+from sim.errors import InputError, Problem
+
+__all__ = ["LANGS", "TEXT", "t", "check_lang"]
+
+LANGS = ("zh", "en")
+"""Report languages: Chinese (the default for the bureau) and English."""
+
+TEXT: dict[str, tuple[str, str]] = {
+    # --- metrics (sim.metrics.METRICS) -----------------------------------------------------------------
+    "metric.compliance_rate": ("合规率", "Compliance rate"),
+    "metric.violations": ("违规市场主体数", "Merchants violating"),
+    "metric.severe_violations": ("严重违规市场主体数", "Severe violations"),
+    "metric.inspections": ("双随机抽查次数", "Spot checks"),
+    "metric.inspections_requested": ("按抽查比例和频次应查次数", "Checks the sampling ratios ask for"),
+    "metric.capacity_shortfall": ("执法力量不足未完成的抽查", "Checks not made for lack of capacity"),
+    "metric.hit_rate": ("抽查命中率", "Hit rate of checks"),
+    "metric.burden_on_compliant": ("对守法市场主体的抽查", "Checks of compliant merchants"),
+    "metric.detections": ("查实违规", "Violations found"),
+    "metric.false_positives": ("错误记录", "False records"),
+    "metric.inspection_cost": ("抽查成本", "Inspection cost"),
+    "metric.fines": ("罚款", "Fines"),
+    "metric.consumer_harm": ("消费者损害", "Consumer harm"),
+    "metric.red_list_share": ("红名单占比", "Red list share"),
+    "metric.key_attention_share": ("重点关注对象名单占比", "Key-attention list share"),
+    "metric.blacklist_share": ("黑名单占比", "Blacklist share"),
+    "metric.new_blacklistings": ("新列入黑名单", "New blacklistings"),
+    "metric.new_key_listings": ("新列入重点关注对象名单", "New key-attention listings"),
+    "metric.wrongful_listings": ("错误列入名单", "Wrongful listings"),
+    "metric.appeals": ("异议申诉", "Appeals"),
+    "metric.appeals_won": ("申诉成功", "Appeals won"),
+    "metric.repairs": ("信用修复", "Credit repairs"),
+    "metric.entries": ("新设市场主体", "Entries"),
+    "metric.entries_refused": ("事前信用审查拒绝", "Entries refused by credit review"),
+    "metric.exits": ("退出市场", "Exits"),
+    "metric.merchants": ("市场主体数", "Merchants"),
+    "metric.incentive_value": ("红名单激励价值", "Red-list incentive value"),
+    "metric.tier_share_A": ("A级占比", "Tier A share"),
+    "metric.tier_share_B": ("B级占比", "Tier B share"),
+    "metric.tier_share_C": ("C级占比", "Tier C share"),
+    "metric.tier_share_D": ("D级占比", "Tier D share"),
+    "metric.compliance_rate_honest": ("诚信型合规率", "Compliance of honest merchants"),
+    "metric.compliance_rate_strategic": ("策略型合规率", "Compliance of strategic merchants"),
+    "metric.compliance_rate_defiant": ("对抗型合规率", "Compliance of defiant merchants"),
+    "metric.compliance_rate_careless": ("疏忽型合规率", "Compliance of careless merchants"),
+    # derived indicators (sim.analysis.DERIVED)
+    "metric.checks_per_merchant_year": ("年抽查覆盖率（次/户·年）", "Checks per merchant a year"),
+    "metric.harm_per_merchant": ("户均消费者损害", "Consumer harm per merchant"),
+    # --- units -------------------------------------------------------------------------------------------
+    "unit.share": ("比例", "share"),
+    "unit.merchants/month": ("户/月", "merchants/month"),
+    "unit.merchants": ("户", "merchants"),
+    "unit.checks/month": ("次/月", "checks/month"),
+    "unit.records/month": ("条/月", "records/month"),
+    "unit.appeals/month": ("件/月", "appeals/month"),
+    "unit.CNY/month": ("元/月", "CNY/month"),
+    "unit.checks/merchant/year": ("次/户·年", "checks/merchant/year"),
+    "unit.CNY/merchant/month": ("元/户·月", "CNY/merchant/month"),
+    # --- breakdowns ----------------------------------------------------------------------------------------
+    "by.sector": ("行业", "Sector"),
+    "by.tier": ("信用等级", "Credit tier"),
+    "by.type": ("行为类型", "Behavioural type"),
+    "sector.household_services": ("家庭服务业", "Household services"),
+    "sector.catering_accommodation": ("餐饮住宿业", "Catering and accommodation"),
+    "sector.retail": ("零售业", "Retail"),
+    "sector.promotions": ("促销活动", "Promotions"),
+    "sector.refined_oil": ("成品油流通", "Refined oil"),
+    "sector.laundry_dyeing": ("洗染业", "Laundry and dyeing"),
+    "sector.ecommerce": ("电子商务", "E-commerce"),
+    "sector.foreign_trade": ("对外贸易", "Foreign trade"),
+    "sector.service_trade": ("服务贸易", "Service trade"),
+    "sector.foreign_invested": ("外商投资企业", "Foreign-invested"),
+    "tier.A": ("A级（守信）", "A (good credit)"),
+    "tier.B": ("B级（基本守信）", "B (fair)"),
+    "tier.C": ("C级（失信风险）", "C (at risk)"),
+    "tier.D": ("D级（严重失信）", "D (dishonest)"),
+    "type.honest": ("诚信型", "Honest"),
+    "type.strategic": ("策略型", "Strategic"),
+    "type.defiant": ("对抗型", "Defiant"),
+    "type.careless": ("疏忽型", "Careless"),
+    # --- 2022 targets of the plan (section 一) and what stands for them ----------------------------------
+    "target.full_process": ("全过程信用监管基本建立", "Full-process credit supervision in place"),
+    "target.joint": ("联合奖惩机制有效运行", "Joint reward and punishment effective"),
+    "target.consumer": ("消费信用体系完善、消费者满意度提升", "Consumer credit and satisfaction improved"),
+    "target.integrity": ("市场主体诚信意识增强", "Merchants' integrity awareness raised"),
+    # --- headings and labels -------------------------------------------------------------------------------
+    "report.title": ("商务领域信用监管政策模拟报告", "Credit-based commercial supervision: policy simulation report"),
+    "report.subtitle": ("沙河市商务局信用体系建设方案 · 情景比较", "Shahe City Commerce Bureau credit plan · scenario comparison"),
+    "head.summary": ("摘要", "Summary"),
+    "head.targets": ("2022年工作目标指标", "Indicators of the 2022 targets"),
+    "head.differences": ("与基准情景的差异", "Differences from the baseline"),
+    "head.timeseries": ("主要指标随时间变化", "Main indicators over time"),
+    "head.breakdowns": ("分行业、分等级、分类型合规率", "Compliance by sector, tier and type"),
+    "head.tradeoff": ("合规与监管成本的权衡", "Compliance against inspection effort"),
+    "head.table": ("指标汇总表", "Summary table"),
+    "head.provenance": ("数据来源与可复现信息", "Provenance"),
+    "head.scenarios": ("情景", "Scenarios"),
+    "head.settings": ("当前设置与情景文件对照", "Current settings against the scenario file"),
+    "label.scenario": ("情景", "Scenario"),
+    "label.baseline": ("基准情景", "Baseline"),
+    "label.file": ("文件", "File"),
+    "label.hash": ("哈希", "Hash"),
+    "label.description": ("说明", "Description"),
+    "label.date": ("日期", "Date"),
+    "label.code_version": ("代码版本", "Code version"),
+    "label.engine": ("计算引擎", "Engine"),
+    "label.seed": ("随机种子", "Seed"),
+    "label.reps": ("重复次数", "Replications"),
+    "label.merchants": ("市场主体数", "Merchants"),
+    "label.months": ("模拟月数", "Months"),
+    "label.created": ("生成时间", "Created"),
+    "label.run_seconds": ("运行时间（秒）", "Run time (s)"),
+    "label.overrides": ("参数修改", "Overrides"),
+    "label.none": ("无", "none"),
+    "label.month": ("月份", "Month"),
+    "label.target": ("2022年目标", "2022 target"),
+    "label.indicator": ("指标", "Indicator"),
+    "label.unit": ("单位", "Unit"),
+    "label.metric": ("指标", "Metric"),
+    "label.difference": ("差异", "Difference"),
+    "label.interval": ("95%区间", "95% interval"),
+    "label.relative": ("相对变化", "Relative change"),
+    "label.effect": ("效应量", "Effect size"),
+    "label.parameter": ("参数", "Parameter"),
+    "label.current": ("当前值", "Current"),
+    "label.in_file": ("情景文件中", "In the file"),
+    "label.changed": ("已修改", "changed"),
+    "label.list_shares": ("名单占比", "List shares"),
+    "label.band": ("阴影为95%区间", "shaded: 95% interval"),
+    "label.per_month_checks": ("每月抽查次数", "Spot checks a month"),
+    "label.per_month_burden": ("每月对守法市场主体的抽查", "Checks of compliant merchants a month"),
+    "label.relative_to_baseline": ("相对基准情景的变化（%）", "Change against the baseline (%)"),
+    "label.not_distinguishable": ("无法区分", "not distinguishable"),
+    "note.window": ("汇总值为最后12个月的平均值，取各次重复的均值及其95%置信区间。",
+                    "Summary values average the last 12 months; mean over replications with its 95% interval."),
+    "note.crn": ("各情景使用相同的随机种子（共同随机数），差异按重复配对计算。",
+                 "All scenarios use the same seeds (common random numbers), so differences are paired by "
+                 "replication."),
+    "note.calibration": ("行为参数尚未经实地校准：结果应理解为方向和量级，而非精确预测。",
+                         "Behavioural parameters are not yet calibrated on field data: read the results as "
+                         "directions and orders of magnitude, not forecasts."),
+    "note.effect": ("效应量为差异除以两情景各次重复值的合并标准差。",
+                    "Effect size: the difference divided by the pooled standard deviation of the replications."),
+    # --- summary sentences ---------------------------------------------------------------------------------
+    "sent.base": ("基准情景“{base}”下，最后12个月的合规率为{value}，每月抽查{checks}次。",
+                  "Under the baseline \"{base}\", compliance over the last 12 months is {value}, with {checks} "
+                  "spot checks a month."),
+    "sent.share.up": ("“{alt}”下{metric}由{base_value}升至{alt_value}（提高{diff}个百分点，差异的95%区间{lo}至{hi}）。",
+                      "{metric}: higher under \"{alt}\", {alt_value} against {base_value} (+{diff} points; 95% "
+                      "interval of the difference {lo} to {hi})."),
+    "sent.share.down": ("“{alt}”下{metric}由{base_value}降至{alt_value}（降低{diff}个百分点，差异的95%区间{lo}至{hi}）。",
+                        "{metric}: lower under \"{alt}\", {alt_value} against {base_value} (-{diff} points; 95% "
+                        "interval of the difference {lo} to {hi})."),
+    "sent.level.up": ("“{alt}”下{metric}由{base_value}增至{alt_value}（{change}，差异的95%区间{lo}至{hi}）。",
+                      "{metric}: higher under \"{alt}\", {alt_value} against {base_value} ({change}; 95% interval "
+                      "of the difference {lo} to {hi})."),
+    "sent.level.down": ("“{alt}”下{metric}由{base_value}减至{alt_value}（{change}，差异的95%区间{lo}至{hi}）。",
+                        "{metric}: lower under \"{alt}\", {alt_value} against {base_value} ({change}; 95% interval "
+                        "of the difference {lo} to {hi})."),
+    "sent.level.from_zero": ("“{alt}”下{metric}由{base_value}增至{alt_value}（差异的95%区间{lo}至{hi}）。",
+                             "{metric}: higher under \"{alt}\", {alt_value} against {base_value} (95% interval "
+                             "of the difference {lo} to {hi})."),
+    "sent.same": ("“{alt}”与基准情景的{metric}无法区分（差异{diff}，95%区间{lo}至{hi}，包含零）。",
+                  "{metric}: \"{alt}\" cannot be told apart from the baseline (difference {diff}; 95% interval "
+                  "{lo} to {hi} includes zero)."),
+    "sent.best": ("在各备选情景中，“{best}”提高合规率最多，且与次优的“{second}”的差异显著（{diff}个百分点，95%区间{lo}至{hi}）。",
+                  "Of the alternatives, \"{best}\" raises compliance most, clearly more than \"{second}\" ({diff} "
+                  "points; 95% interval {lo} to {hi})."),
+    "sent.best_tie": ("“{best}”与“{second}”提高合规率的幅度无法区分（差异{diff}个百分点，95%区间{lo}至{hi}）。",
+                      "\"{best}\" and \"{second}\" raise compliance by amounts that cannot be told apart ({diff} "
+                      "points; 95% interval {lo} to {hi})."),
+    "sent.cost_per_point": ("“{alt}”每提高1个百分点合规率，每月多花抽查成本约{cost}。",
+                            "Under \"{alt}\", each point of compliance gained costs about {cost} a month in extra "
+                            "checks."),
+    "sent.no_alternative": ("本报告只有一个情景，没有可比较的备选情景。",
+                            "This report has one scenario and no alternative to compare."),
+    # --- explore notebook --------------------------------------------------------------------------------
+    "explore.invalid": ("设置无效", "Settings not valid"),
+    "explore.running": ("计算中……", "running..."),
+    "explore.seconds": ("用时{seconds:.2f}秒", "{seconds:.2f} s"),
+}
+
+
+def t(key: str, lang: str, **fields: object) -> str:
+    """The text of ``key`` in ``lang`` (``zh`` or ``en``), formatted with ``fields`` if given.
+
+    Unknown keys raise ``KeyError`` (a missing translation is a bug, never a silent fallback).
+    """
+    zh, en = TEXT[key]
+    text = zh if lang == "zh" else en
+    return text.format(**fields) if fields else text
+
+
+def check_lang(lang: object, source: str = "parameter") -> str:
+    """Return ``lang`` if it is one of :data:`LANGS`; else raise :class:`InputError` naming it."""
+    if lang not in LANGS:
+        raise InputError([Problem(source, "lang", lang, f"one of: {', '.join(LANGS)}")])
+    return str(lang)
