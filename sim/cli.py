@@ -1,4 +1,4 @@
-"""Command line: ``sim run``, ``sim validate``, ``sim summary`` (also ``python -m sim``).
+"""Command line: ``sim run``, ``validate``, ``summary``, ``report``, ``notebook`` (also ``python -m sim``).
 
 Bad input never shows a traceback: each problem is one line on stderr naming
 the source, the field, the value and what is allowed, and the exit code is 2.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
-from sim.errors import InputError, Problem
+from sim.errors import InputError, Problem, SimError
 
 __all__ = ["main"]
 
@@ -66,6 +68,30 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("summary", help="print the summaries of run folders side by side")
     s.add_argument("runs", nargs="+", help="folders written by 'sim run'")
+
+    rp = sub.add_parser("report", help="write a meeting report (notebook, HTML, PDF, figures, CSV) comparing scenarios")
+    rp.add_argument("--scenarios", nargs="+", required=True, metavar="YAML", help="scenario files to compare")
+    rp.add_argument("--baseline", default="", metavar="YAML", help="the baseline's file (default: the first)")
+    rp.add_argument("--reps", type=_whole(2, 100_000, "reps"), default=10,
+                    help="replications per scenario, the same seeds for each (default 10)")
+    rp.add_argument("--seed", type=_whole(0, 2**63 - 1, "seed"), default=0, help="base seed (default 0)")
+    rp.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                    help="override one parameter in every scenario (repeatable)")
+    rp.add_argument("--merchants", type=_whole(0, 10**9, "merchants"), default=0,
+                    help="merchants in every scenario (default: each file's own)")
+    rp.add_argument("--months", type=_whole(0, 10**4, "months"), default=0,
+                    help="months simulated (default: each file's own)")
+    rp.add_argument("--engine", default="auto", help="engine: auto, mesa or fast (default auto)")
+    rp.add_argument("--lang", default="zh", help="report language: zh or en (default zh)")
+    rp.add_argument("--out", default=None, help="output folder (default reports/<scenarios>-<lang>)")
+    rp.add_argument("--quiet", action="store_true", help="no progress")
+
+    nb = sub.add_parser("notebook", help="run one of the notebooks with parameters (papermill)")
+    nb.add_argument("name", help="notebook name or path, e.g. 02_run_scenario")
+    nb.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="set a notebook parameter; VALUE is read as YAML (repeatable)")
+    nb.add_argument("--out", default=None, help="executed notebook (default reports/notebooks/<name>.ipynb)")
+    nb.add_argument("--quiet", action="store_true", help="no progress")
     return p
 
 
@@ -151,6 +177,61 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import build_report, prepare
+
+    setup = prepare(args.scenarios, args.baseline, args.reps, args.seed, args.merchants, args.months, args.engine,
+                    args.lang, args.sets, source="sim report")
+    out = Path(args.out) if args.out else Path("reports") / f"{'-vs-'.join(setup.names)}-{setup.lang}"
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem("sim report", "--out", str(out), "a folder path (this is an existing file)")])
+    t0 = time.perf_counter()
+    written = build_report(setup, out, progress=not args.quiet)
+    print(f"report ({setup.lang}, {len(setup.names)} scenarios x {setup.reps} replications) in "
+          f"{time.perf_counter() - t0:.0f} s -> {out}")
+    for name in ("report.pdf", "report.html", "report.ipynb", "summary.csv"):
+        print(f"  {out / name}")
+    figures = sorted(n for n in written if n.startswith("figures/") and n.endswith(".png"))
+    print(f"  {out / 'figures'}/ ({len(figures)} figures, PNG + SVG)")
+    return 0
+
+
+def _cmd_notebook(args: argparse.Namespace) -> int:
+    import yaml
+
+    from sim.report import NOTEBOOKS, run_notebook
+
+    path = Path(args.name)
+    if not path.suffix:
+        path = NOTEBOOKS / f"{args.name}.ipynb"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")))
+        raise InputError([Problem("sim notebook", "name", args.name, f"a notebook: {names}")])
+    import papermill as pm
+
+    known = pm.inspect_notebook(str(path))
+    params = {}
+    for name, raw in args.parameter:
+        if name not in known:
+            raise InputError([Problem("sim notebook", "-p", name, f"a parameter of {path.stem}: {', '.join(known)}")])
+        try:
+            params[name] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise InputError([Problem("sim notebook", name, raw, "a YAML value")]) from None
+        if known[name]["inferred_type_name"] == "str" and not isinstance(params[name], str):
+            params[name] = raw
+    out = Path(args.out) if args.out else Path("reports") / "notebooks" / path.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.ipynb")
+    try:
+        run_notebook(path, tmp, params, progress=not args.quiet)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"{path.stem} -> {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sim`` command; returns the exit code."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -163,11 +244,18 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_validate(args)
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "report":
+            return _cmd_report(args)
+        if args.command == "notebook":
+            return _cmd_notebook(args)
         return _cmd_summary(args)
     except InputError as exc:
         for pr in exc.problems:
             print(pr, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SimError as exc:  # a step failed (a notebook cell, a missing font): one line, exit 1
+        print(f"sim {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("sim: interrupted; no output written", file=sys.stderr)
         return 130

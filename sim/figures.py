@@ -21,7 +21,8 @@ from sim.fonts import use_cjk_font
 from sim.i18n import t
 from sim.metrics import BREAKDOWNS
 
-__all__ = ["style", "timeseries", "breakdowns", "tradeoff", "differences", "save", "COLORS"]
+__all__ = ["style", "axis_label", "percent_axis", "timeseries", "breakdowns", "tradeoff", "differences", "save",
+           "COLORS"]
 
 COLORS = ("#4c566a", "#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#7f8c8d")
 """Scenario colours, baseline first (grey-blue), then alternatives."""
@@ -38,13 +39,15 @@ def style() -> str:
     return name
 
 
-def _axis_label(name: str, lang: str) -> str:
+def axis_label(name: str, lang: str) -> str:
+    """A metric's name with its unit (shares have none: their axis is in %)."""
     unit = UNITS[name]
     return metric_label(name, lang) if unit == "share" else f"{metric_label(name, lang)}（{t('unit.' + unit, lang)}）" \
         if lang == "zh" else f"{metric_label(name, lang)} ({t('unit.' + unit, lang)})"
 
 
-def _percent_axis(ax, name: str) -> None:
+def percent_axis(ax, name: str) -> None:
+    """Show the y axis in percent when the metric is a share."""
     if UNITS[name] == "share":
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
 
@@ -64,9 +67,9 @@ def timeseries(series: dict[str, pd.DataFrame], metrics: tuple[str, ...], lang: 
             c = COLORS[i % len(COLORS)]
             ax.plot(b["month"] + 1, b["mean"], color=c, lw=1.6, label=scn)
             ax.fill_between(b["month"] + 1, b["lo"], b["hi"], color=c, alpha=0.2, lw=0)
-        ax.set_title(_axis_label(name, lang))
+        ax.set_title(axis_label(name, lang))
         ax.set_xlabel(t("label.month", lang))
-        _percent_axis(ax, name)
+        percent_axis(ax, name)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     axes.flat[0].legend(loc="best")
@@ -91,7 +94,7 @@ def breakdowns(series: dict[str, pd.DataFrame], lang: str, metric: str = "compli
         ax.set_xticks(x, names, rotation=35 if by == "sector" else 0, ha="right" if by == "sector" else "center")
         ax.set_title(t(f"by.{by}", lang))
         ax.set_ylim(0, 1)
-        _percent_axis(ax, metric)
+        percent_axis(ax, metric)
     axes[0].set_ylabel(metric_label(metric, lang))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=len(series))
     return fig
@@ -111,11 +114,11 @@ def tradeoff(tables: dict[str, pd.DataFrame], lang: str) -> plt.Figure:
             ax.errorbar(x["mean"], y["mean"], xerr=[[x["mean"] - x["lo"]], [x["hi"] - x["mean"]]],
                         yerr=[[y["mean"] - y["lo"]], [y["hi"] - y["mean"]]], fmt="o", color=c, capsize=3, ms=6)
             ax.annotate(scn, (x["mean"], y["mean"]), xytext=(6, 6), textcoords="offset points", fontsize=9, color=c)
-        ax.set_xlabel(_axis_label(xname, lang))
+        ax.set_xlabel(axis_label(xname, lang))
         ax.set_xlim(left=0)
         ax.margins(x=0.25, y=0.25)
     axes[0].set_ylabel(metric_label("compliance_rate", lang))
-    _percent_axis(axes[0], "compliance_rate")
+    percent_axis(axes[0], "compliance_rate")
     return fig
 
 
@@ -143,7 +146,7 @@ def differences(diffs: pd.DataFrame, metrics: tuple[str, ...], lang: str) -> plt
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:+,.0f}%" if v else "0"))
     ax.set_yticks([-i for i in range(len(shown))], [metric_label(m, lang) for m in shown])
     ax.set_xlabel(t("label.relative_to_baseline", lang))
-    ax.legend(loc="best")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=max(1, k))
     return fig
 
 

@@ -152,6 +152,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "note.calibration": ("行为参数尚未经实地校准：结果应理解为方向和量级，而非精确预测。",
                          "Behavioural parameters are not yet calibrated on field data: read the results as "
                          "directions and orders of magnitude, not forecasts."),
+    "note.arrows": ("↑ ↓：与基准情景的配对差异，其95%区间不含零。", "↑ ↓: paired difference from the baseline whose 95% interval excludes zero."),
     "note.effect": ("效应量为差异除以两情景各次重复值的合并标准差。",
                     "Effect size: the difference divided by the pooled standard deviation of the replications."),
     # --- summary sentences ---------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from sim.params import compile_scenario
 from sim.scenario import Scenario, scenario_hash, to_yaml
 
 __all__ = ["RunResult", "rep_generators", "run_scenario", "summarise", "write_outputs",
-           "code_version", "SUMMARY_MONTHS"]
+           "code_version", "atomic_folder", "SUMMARY_MONTHS"]
 
 
 
@@ -152,9 +154,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, source: str = "") -> P
     into place, so ``out_dir`` never holds a half-written result.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         (tmp / "scenario.yaml").write_text(to_yaml(result.scenario), encoding="utf-8")
@@ -176,6 +176,22 @@ def write_outputs(result: RunResult, out_dir: str | Path, source: str = "") -> P
             "host": platform.node(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+@contextmanager
+def atomic_folder(out: str | Path) -> Iterator[Path]:
+    """Build a folder under a temporary name next to ``out``; rename it to ``out`` only on success.
+
+    Yields the temporary folder. On normal exit it replaces ``out`` (an existing ``out`` is moved
+    aside first and removed after); on any exception the temporary folder is removed and ``out``
+    is left as it was, so ``out`` never holds a half-written result.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "x")
@@ -186,4 +202,3 @@ def write_outputs(result: RunResult, out_dir: str | Path, source: str = "") -> P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out

@@ -1,0 +1,224 @@
+"""Interactive exploration of a scenario's levers (the ``01_explore`` notebook).
+
+:class:`Explorer` holds a scenario, the levers a planner moves (sampling ratio and campaigns per
+year per tier, inspection capacity, tier cut-offs, list thresholds and duration, incentives and
+joint punishment), and reruns the scenario when one moves: each lever's range is the scenario
+schema's, settings that break a cross-field rule are reported and not run. :meth:`Explorer.ui`
+builds the ipywidgets; the same :meth:`Explorer.update` serves tests and scripts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from sim.analysis import bands
+from sim.errors import InputError
+from sim.figures import COLORS, axis_label, percent_axis
+from sim.i18n import t
+from sim.report import Setup, settings_html
+from sim.scenario import TIERS, parameter_table, validate_dict
+
+__all__ = ["Lever", "LEVERS", "Explorer"]
+
+LEVERS: tuple[tuple[str, str], ...] = tuple(
+    [(f"policy.inspection.sampling_ratio.{k}", "checks") for k in TIERS]
+    + [(f"policy.inspection.campaigns_per_year.{k}", "checks") for k in TIERS]
+    + [("policy.inspection.capacity_per_month", "checks")]
+    + [(f"policy.tiers.{k}", "tiers") for k in TIERS[:-1]]
+    + [("policy.lists.red.min_score", "lists"), ("policy.lists.key_attention.max_score", "lists"),
+       ("policy.lists.blacklist.max_score", "lists"), ("policy.lists.blacklist.duration_months", "lists"),
+       ("policy.incentives.red_list_monthly_value", "incentives"),
+       ("policy.incentives.joint_punishment_multiplier", "incentives")])
+"""The levers the explorer offers: (parameter path, tab)."""
+
+TABS = {"checks": ("抽查比例和频次", "Sampling ratio and frequency"), "tiers": ("信用等级划分", "Tier cut-offs"),
+        "lists": ("红黑名单", "Lists"), "incentives": ("联合奖惩", "Joint reward and punishment")}
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One lever: parameter path, unit, the schema's range [lo, hi], a step, and its tab."""
+
+    path: str
+    unit: str
+    lo: float
+    hi: float
+    step: float
+    whole: bool
+    tab: str
+
+
+def _levers() -> list[Lever]:
+    table = {r["path"]: r for r in parameter_table()}
+    out = []
+    for path, tab in LEVERS:
+        r = table[path]
+        whole = isinstance(r["default"], int) and not isinstance(r["default"], bool)
+        step = 1 if whole else (0.01 if r["hi"] <= 1 else 0.5 if r["hi"] <= 100 else 100.0)
+        out.append(Lever(path, r["unit"], r["lo"], r["hi"], step, whole, tab))
+    return out
+
+
+def _get(data: dict, path: str):
+    for p in path.split("."):
+        data = data[p]
+    return data
+
+
+def _put(data: dict, path: str, value) -> None:
+    *head, last = path.split(".")
+    for p in head:
+        data = data[p]
+    data[last] = value
+
+
+class Explorer:
+    """Rerun one scenario as its levers move.
+
+    Parameters
+    ----------
+    setup : Setup
+        Checked parameters (:func:`sim.report.prepare`) holding one scenario.
+    """
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.lang = setup.lang
+        self.path, self.scenario = next(iter(setup.scenarios.values()))
+        self.data = self.scenario.model_dump(mode="json")
+        self.levers = _levers()
+        self.original = {lv.path: _get(self.data, lv.path) for lv in self.levers}
+        self.values = dict(self.original)
+        self._reference = None
+
+    def _run(self, scn) -> pd.DataFrame:
+        from sim.runner import run_scenario
+
+        s = self.setup
+        return run_scenario(scn, reps=s.reps, seed=s.seed, engine=s.engine, progress=False).timeseries
+
+    @property
+    def reference(self) -> pd.DataFrame:
+        """Time series of the scenario as in its file (run once, then kept)."""
+        if self._reference is None:
+            self._reference = self._run(self.scenario)
+        return self._reference
+
+    def scenario_with(self, values: dict):
+        """The scenario with ``values`` (path -> value) set; raises :class:`InputError` if they break a rule."""
+        data = self.scenario.model_dump(mode="json")
+        for path, v in values.items():
+            _put(data, path, v)
+        return validate_dict(data, "explore")
+
+    def update(self, **changes) -> tuple[pd.DataFrame, float]:
+        """Set levers (``path=value``, with dots as ``__``) and rerun: the time series and seconds taken.
+
+        Raises :class:`InputError` (and keeps the previous values) when the settings break a rule.
+        """
+        values = dict(self.values)
+        values.update({k.replace("__", "."): v for k, v in changes.items()})
+        scn = self.scenario_with(values)
+        t0 = time.perf_counter()
+        ts = self._run(scn)
+        self.values = values
+        return ts, time.perf_counter() - t0
+
+    def figure(self, ts: pd.DataFrame) -> plt.Figure:
+        """Six panels, current settings (colour, 95% band) against the scenario file (grey, dashed).
+
+        Compliance, spot checks, hit rate, checks of compliant merchants, list shares and tier shares.
+        """
+        lang = self.lang
+        fig, axes = plt.subplots(2, 3, figsize=(14, 6.6), layout="constrained")
+        single = ("compliance_rate", "inspections", "hit_rate", "burden_on_compliant")
+        for ax, name in zip(axes.flat, single):
+            self._line(ax, name, ts, COLORS[1], t("label.current", lang))
+            ax.set_title(axis_label(name, lang))
+            percent_axis(ax, name)
+        groups = (("label.list_shares", ("red_list_share", "key_attention_share", "blacklist_share")),
+                  ("by.tier", tuple(f"tier_share_{k}" for k in TIERS)))
+        for ax, (title, names) in zip(axes.flat[4:], groups):
+            for i, name in enumerate(names):
+                self._line(ax, name, ts, COLORS[(i + 1) % len(COLORS)], name.split("_")[-1] if "tier" in name
+                           else t(f"metric.{name}", lang), band=False)
+            ax.set_title(t(title, lang))
+            ax.legend(fontsize=8)
+            percent_axis(ax, names[0])
+        axes.flat[0].legend()
+        for ax in axes.flat:
+            ax.set_xlabel(t("label.month", lang))
+        return fig
+
+    def _line(self, ax, name: str, ts: pd.DataFrame, color: str, label: str, band: bool = True) -> None:
+        ref = bands(self.reference, name)
+        ax.plot(ref["month"] + 1, ref["mean"], color="#888888", ls="--", lw=1.2,
+                label=t("label.in_file", self.lang) if band else None)
+        b = bands(ts, name)
+        ax.plot(b["month"] + 1, b["mean"], color=color, lw=1.6, label=label)
+        if band:
+            ax.fill_between(b["month"] + 1, b["lo"], b["hi"], color=color, alpha=0.2, lw=0)
+
+    def settings(self) -> str:
+        """HTML table of the current lever values against the scenario file's (changed ones highlighted)."""
+        return settings_html([(lv.path, self.values[lv.path], self.original[lv.path]) for lv in self.levers],
+                             self.lang)
+
+    def ui(self):
+        """The widgets: one tab of levers per instrument, the six panels and the settings table below.
+
+        Each lever redraws on release. Returns the top-level widget (displayed when it is a cell's last value).
+        """
+        import ipywidgets as w
+        from IPython.display import HTML, display
+
+        lang = self.lang
+        out_fig, out_table = w.Output(), w.Output()
+        status = w.HTML()
+        controls: dict[str, w.Widget] = {}
+        for lv in self.levers:
+            value = self.values[lv.path]
+            style = {"description_width": "260px"}
+            layout = w.Layout(width="520px")
+            desc = lv.path.replace("policy.", "")
+            if lv.hi > 1000:   # money or capacity: a bounded number field
+                cls = w.BoundedIntText if lv.whole else w.BoundedFloatText
+                ctl = cls(value=value, min=lv.lo, max=lv.hi, step=lv.step, description=desc, style=style,
+                          layout=layout)
+            else:
+                cls = w.IntSlider if lv.whole else w.FloatSlider
+                ctl = cls(value=value, min=lv.lo, max=lv.hi, step=lv.step, description=desc, style=style,
+                          layout=layout, continuous_update=False, readout_format=".2f" if lv.step < 1 else ".1f")
+            controls[lv.path] = ctl
+
+        def redraw(_=None) -> None:
+            status.value = t("explore.running", lang)
+            try:
+                ts, seconds = self.update(**{p.replace(".", "__"): c.value for p, c in controls.items()})
+            except InputError as exc:
+                status.value = (f"<b style='color:#c0392b'>{t('explore.invalid', lang)}</b>: "
+                                + "<br>".join(str(p) for p in exc.problems))
+                return
+            fig = self.figure(ts)
+            with out_fig:
+                out_fig.clear_output(wait=True)
+                display(fig)
+            plt.close(fig)
+            with out_table:
+                out_table.clear_output(wait=True)
+                display(HTML(self.settings()))
+            status.value = t("explore.seconds", lang, seconds=seconds)
+
+        for c in controls.values():
+            c.observe(redraw, names="value")
+        tabs = w.Tab(children=[w.VBox([c for lv, c in zip(self.levers, controls.values()) if lv.tab == tab])
+                               for tab in TABS])
+        for i, tab in enumerate(TABS):
+            tabs.set_title(i, TABS[tab][0 if lang == "zh" else 1])
+        self.controls = controls
+        redraw()
+        return w.VBox([tabs, status, out_fig, w.HTML(f"<h3>{t('head.settings', lang)}</h3>"), out_table])

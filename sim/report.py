@@ -1,0 +1,500 @@
+"""Reports and notebooks: checked parameters, the blocks a report is made of, and ``sim report``.
+
+The notebooks in ``notebooks/`` call :func:`prepare` on their parameters first (so a bad value
+stops them with one line naming the field), then :func:`run_all`, then the blocks below. ``sim
+report`` runs ``notebooks/04_meeting_report.ipynb`` through papermill into a temporary folder,
+turns it into HTML without code and into a PDF (weasyprint, with the CJK font embedded), and
+renames the folder into place only when every step has succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis import UNITS, compare, describe, format_value, metric_label, rep_table, summary_claims, target_table
+from sim.errors import InputError, Problem, SimError
+from sim.i18n import check_lang, t
+
+__all__ = ["NOTEBOOKS", "REPORT_NOTEBOOK", "Setup", "prepare", "run_all", "notebook_setup", "show", "heading",
+           "title_html", "summary_html", "table_html", "targets_html", "differences_frame", "provenance_html",
+           "summary_frame", "settings_html", "export_html", "export_pdf", "run_notebook", "build_report",
+           "NotebookFailed", "REPORT_CSS", "REPORT_METRICS"]
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+"""The notebooks folder of the source tree."""
+
+REPORT_NOTEBOOK = NOTEBOOKS / "04_meeting_report.ipynb"
+
+REPORT_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "burden_on_compliant",
+                  "inspection_cost", "consumer_harm", "red_list_share", "key_attention_share", "blacklist_share",
+                  "wrongful_listings", "capacity_shortfall", "exits")
+"""Metrics of a report's summary table and CSV, in this order."""
+
+MAX_REPS = 100_000
+
+
+@dataclass
+class Setup:
+    """Checked parameters of a notebook or report: scenarios loaded and validated.
+
+    ``scenarios`` maps each scenario's name to ``(path, Scenario)`` in the order given, the
+    baseline first; ``sets`` are the ``PATH=VALUE`` overrides applied to every scenario (including
+    those made from ``merchants`` and ``months``).
+    """
+
+    scenarios: dict
+    baseline: str
+    reps: int
+    seed: int
+    engine: str
+    lang: str
+    sets: list[str] = field(default_factory=list)
+    out_dir: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names, baseline first."""
+        return list(self.scenarios)
+
+
+def _whole(name: str, value: object, lo: int, hi: int, source: str, problems: list[Problem]) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+    if not ok:
+        problems.append(Problem(source, name, value, f"a whole number from {lo:,} to {hi:,}"))
+        return lo
+    return int(value)
+
+
+def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, seed: int = 0, merchants: int = 0,
+            months: int = 0, engine: str = "auto", lang: str = "zh", sets: list | tuple = (), out_dir: str = "",
+            source: str = "parameter", min_reps: int = 2) -> Setup:
+    """Check a notebook's or report's parameters and load its scenarios.
+
+    Parameters
+    ----------
+    scenarios : str or list of str
+        Scenario YAML files (relative paths are read from the working directory).
+    baseline : str
+        The baseline's file (one of ``scenarios``, or another file, which is then put first);
+        empty: the first scenario.
+    reps : int
+        Replications per scenario (``min_reps`` to 100,000); the same seeds for every scenario.
+    seed : int
+        Base seed (>= 0).
+    merchants, months : int
+        Population size and months for every scenario; 0 keeps each file's own.
+    engine : str
+        ``auto``, ``mesa`` or ``fast``.
+    lang : str
+        ``zh`` or ``en``.
+    sets : list of str
+        ``PATH=VALUE`` overrides applied to every scenario.
+    out_dir : str
+        Folder for figures and the summary CSV; empty: none written.
+
+    Raises
+    ------
+    InputError
+        One problem per bad parameter, each naming the parameter, its value and what is allowed.
+    """
+    from sim.engines import CHOICES
+    from sim.scenario import load_scenario
+
+    problems: list[Problem] = []
+    if isinstance(scenarios, str):
+        scenarios = [scenarios]
+    if not isinstance(scenarios, (list, tuple)) or not scenarios or not all(isinstance(s, str) for s in scenarios):
+        raise InputError([Problem(source, "scenarios", scenarios, "one or more scenario file paths")])
+    files = list(scenarios)
+    if baseline:
+        if not isinstance(baseline, str):
+            problems.append(Problem(source, "baseline", baseline, "a scenario file path"))
+        else:
+            files = [baseline] + [f for f in files if Path(f).resolve() != Path(baseline).resolve()]
+    reps = _whole("reps", reps, min_reps, MAX_REPS, source, problems)
+    seed = _whole("seed", seed, 0, 2**63 - 1, source, problems)
+    merchants = _whole("merchants", merchants, 0, 10**9, source, problems)
+    months = _whole("months", months, 0, 10**4, source, problems)
+    if engine not in CHOICES:
+        problems.append(Problem(source, "engine", engine, f"one of: {', '.join(CHOICES)}"))
+    try:
+        lang = check_lang(lang, source)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if isinstance(sets, str):
+        sets = [sets]
+    if not isinstance(sets, (list, tuple)) or not all(isinstance(s, str) for s in sets):
+        problems.append(Problem(source, "sets", sets, "a list of PATH=VALUE strings"))
+        sets = []
+    if not isinstance(out_dir, str) or (out_dir and Path(out_dir).exists() and not Path(out_dir).is_dir()):
+        problems.append(Problem(source, "out_dir", out_dir, "a folder path (or empty for none)"))
+    overrides = list(sets)
+    if merchants:
+        overrides.append(f"population.merchants={merchants}")
+    if months:
+        overrides.append(f"population.months={months}")
+    loaded: dict = {}
+    for f in files:
+        if not Path(f).is_file():
+            problems.append(Problem(source, "scenarios", f, "an existing scenario file"))
+            continue
+        try:
+            scn = load_scenario(f, overrides)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if scn.name in loaded:
+            problems.append(Problem(source, "scenarios", f, f"scenarios with distinct names ({scn.name!r} twice)"))
+            continue
+        loaded[scn.name] = (str(f), scn)
+    if problems:
+        raise InputError(problems)
+    return Setup(loaded, next(iter(loaded)), reps, seed, engine, lang, overrides, out_dir)
+
+
+def run_all(setup: Setup, progress: bool = False) -> dict:
+    """Run every scenario with the same seed and replications (common random numbers): name -> RunResult."""
+    from sim.runner import run_scenario
+
+    return {name: run_scenario(scn, reps=setup.reps, seed=setup.seed, engine=setup.engine, progress=progress)
+            for name, (_, scn) in setup.scenarios.items()}
+
+
+# --- notebook helpers -----------------------------------------------------------------------------------------------
+
+
+def notebook_setup() -> str:
+    """Prepare a notebook kernel: figures in the report style with the CJK font; bad input as one line.
+
+    In IPython, an :class:`InputError` is shown as its message alone (no traceback), still as an
+    error, so papermill stops and names it. Returns the font's name.
+    """
+    import warnings
+
+    from sim.figures import style
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        get_ipython = None
+    shell = get_ipython() if get_ipython else None
+    if shell is not None:
+        def one_line(shell, etype, value, tb, tb_offset=None):
+            shell.showtraceback((etype, value, tb), exception_only=True)
+
+        shell.set_custom_exc((InputError,), one_line)
+    return style()
+
+
+def show(fig, name: str, setup: Setup) -> None:
+    """Save a figure as PNG and SVG into ``setup.out_dir/figures`` (if set), display it, and close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from sim.figures import save
+
+    save(fig, name, Path(setup.out_dir) / "figures" if setup.out_dir else None)
+    display(fig)
+    plt.close(fig)
+
+
+def heading(key: str, lang: str, level: int = 2) -> None:
+    """Display a translated heading."""
+    from IPython.display import HTML, display
+
+    display(HTML(f"<h{level}>{html.escape(t(key, lang))}</h{level}>"))
+
+
+def _file_hash(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def title_html(setup: Setup, lang: str) -> str:
+    """The title page: title, the scenarios with their files and descriptions, date and code version."""
+    from sim.runner import code_version
+
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}{' (' + t('label.baseline', lang) + ')' if name == setup.baseline else ''}</td>"
+        f"<td><code>{html.escape(Path(path).name)}</code></td><td>{html.escape(scn.description or '')}</td></tr>"
+        for name, (path, scn) in setup.scenarios.items())
+    first = next(iter(setup.scenarios.values()))[1].population
+    facts = [(t("label.date", lang), time.strftime("%Y-%m-%d")), (t("label.code_version", lang), code_version()),
+             (t("label.reps", lang), str(setup.reps)), (t("label.seed", lang), str(setup.seed)),
+             (t("label.merchants", lang), f"{first.merchants:,}"), (t("label.months", lang), str(first.months))]
+    fact_html = " · ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in facts)
+    return (f'<div class="title-page"><h1>{html.escape(t("report.title", lang))}</h1>'
+            f'<p class="subtitle">{html.escape(t("report.subtitle", lang))}</p>'
+            f'<h3>{html.escape(t("head.scenarios", lang))}</h3>'
+            f'<table class="scenarios"><thead><tr><th>{t("label.scenario", lang)}</th><th>{t("label.file", lang)}</th>'
+            f'<th>{t("label.description", lang)}</th></tr></thead><tbody>{rows}</tbody></table>'
+            f'<p class="facts">{fact_html}</p>'
+            f'<p class="note">{html.escape(t("note.calibration", lang))}</p></div>')
+
+
+def summary_html(tables: dict, baseline: str, lang: str) -> str:
+    """The generated plain-language summary as a list, with the notes on how to read it."""
+    items = "".join(f"<li>{html.escape(c.text)}</li>" for c in summary_claims(tables, baseline, lang))
+    notes = " ".join(html.escape(t(k, lang)) for k in ("note.window", "note.crn"))
+    return f'<ul class="summary">{items}</ul><p class="note">{notes}</p>'
+
+
+def targets_html(tables: dict, baseline: str, lang: str) -> str:
+    """The table of the 2022-target indicators (:func:`sim.analysis.target_table`) as HTML, with its note."""
+    arrows = t("note.arrows", lang)
+    return table_html(target_table(tables, baseline, lang)) + f'<p class="note">{html.escape(arrows)}</p>'
+
+
+def differences_frame(diffs: pd.DataFrame, metrics: tuple[str, ...], lang: str) -> pd.DataFrame:
+    """Paired differences from the baseline as text: difference [95% interval], relative change, effect size."""
+    rows = []
+    for (scn, name), r in diffs.iterrows():
+        if name not in metrics:
+            continue
+        share = UNITS[name] == "share"
+        fmt = (lambda v: f"{100 * v:+.1f}") if share else (lambda v: format_value(name, v, lang, signed=True))
+        unit = ("个百分点" if lang == "zh" else "points") if share else t(f"unit.{UNITS[name]}", lang)
+        rows.append({t("label.scenario", lang): scn, t("label.metric", lang): metric_label(name, lang),
+                     t("label.difference", lang): f"{fmt(r['diff'])} {unit}",
+                     t("label.interval", lang): f"[{fmt(r['lo'])}, {fmt(r['hi'])}]"
+                     + ("" if r["sign"] else f" ({t('label.not_distinguishable', lang)})"),
+                     t("label.relative", lang): "-" if pd.isna(r["rel"]) else f"{100 * r['rel']:+.0f}%",
+                     t("label.effect", lang): "-" if pd.isna(r["effect"]) else f"{r['effect']:+.2f}"})
+    return pd.DataFrame(rows)
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """A plain HTML table of a frame of text, without its index."""
+    return df.to_html(index=False, escape=True, border=0, classes="report-table")
+
+
+def summary_frame(results: dict, baseline: str, lang: str | None = None) -> pd.DataFrame:
+    """Every report metric per scenario: mean and 95% interval, and the paired difference from the baseline.
+
+    With ``lang`` None the frame is numeric, with code names (the CSV); with ``lang`` it is text for a
+    reader: one row per metric, one column per scenario holding ``mean [lo, hi]``.
+    """
+    tables = {n: rep_table(r.timeseries) for n, r in results.items()}
+    diffs = compare(tables, baseline)
+    rows = []
+    for name, tab in tables.items():
+        d = describe(tab[list(REPORT_METRICS)])
+        for m in REPORT_METRICS:
+            row = {"scenario": name, "metric": m, "unit": UNITS[m], "mean": d.loc[m, "mean"],
+                   "lo": d.loc[m, "lo"], "hi": d.loc[m, "hi"]}
+            if name != baseline:
+                p = diffs.loc[(name, m)]
+                row |= {"diff": p["diff"], "diff_lo": p["lo"], "diff_hi": p["hi"], "rel": p["rel"],
+                        "effect": p["effect"]}
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    if lang is None:
+        return frame
+    out = pd.DataFrame({t("label.metric", lang): [metric_label(m, lang) for m in REPORT_METRICS],
+                        t("label.unit", lang): [t(f"unit.{UNITS[m]}", lang) for m in REPORT_METRICS]})
+    for name in tables:
+        sub = frame[frame["scenario"] == name].set_index("metric")
+        out[name] = [f"{format_value(m, sub.loc[m, 'mean'], lang)} [{format_value(m, sub.loc[m, 'lo'], lang)}, "
+                     f"{format_value(m, sub.loc[m, 'hi'], lang)}]" for m in REPORT_METRICS]
+    return out
+
+
+def provenance_html(setup: Setup, results: dict, lang: str) -> str:
+    """Where the numbers come from: each scenario file's hash, the resolved scenario's hash, seeds, engine, versions."""
+    import numpy as np
+
+    from sim.runner import code_version
+    from sim.scenario import scenario_hash
+
+    try:
+        from importlib.metadata import version
+        mesa_version = version("mesa")
+    except Exception:  # pragma: no cover
+        mesa_version = "?"
+    head = [t("label.scenario", lang), t("label.file", lang), "SHA-256 (" + t("label.file", lang) + ")",
+            "SHA-256 (resolved)", t("label.engine", lang), t("label.run_seconds", lang)]
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(str(path))}</code></td>"
+        f"<td><code>{_file_hash(path)}</code></td><td><code>{scenario_hash(scn)}</code></td>"
+        f"<td>{results[name].engine}</td><td>{results[name].seconds:.1f}</td></tr>"
+        for name, (path, scn) in setup.scenarios.items())
+    facts = [
+        (t("label.seed", lang), f"{setup.seed} (SeedSequence({setup.seed}).spawn({setup.reps}))"),
+        (t("label.reps", lang), str(setup.reps)),
+        (t("label.overrides", lang), ", ".join(setup.sets) or t("label.none", lang)),
+        (t("label.code_version", lang), code_version()),
+        (t("label.created", lang), time.strftime("%Y-%m-%d %H:%M:%S %z")),
+        ("Python / numpy / mesa", f"{platform.python_version()} / {np.__version__} / {mesa_version}"),
+    ]
+    fact_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    return (f'<table class="report-table"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>'
+            f'<tbody>{rows}</tbody></table><table class="facts">{fact_rows}</table>')
+
+
+def settings_html(rows: list[tuple[str, object, object]], lang: str) -> str:
+    """A table of lever settings: (path, current value, value in the scenario file); changed ones marked."""
+    body = "".join(
+        f"<tr{' class=changed' if cur != orig else ''}><td><code>{html.escape(p)}</code></td>"
+        f"<td>{html.escape(str(cur))}</td><td>{html.escape(str(orig))}</td>"
+        f"<td>{html.escape(t('label.changed', lang)) if cur != orig else ''}</td></tr>"
+        for p, cur, orig in rows)
+    return (f'<table class="report-table"><thead><tr><th>{t("label.parameter", lang)}</th>'
+            f'<th>{t("label.current", lang)}</th><th>{t("label.in_file", lang)}</th><th></th></tr></thead>'
+            f'<tbody>{body}</tbody></table>')
+
+
+# --- HTML and PDF ---------------------------------------------------------------------------------------------------
+
+REPORT_CSS = """
+@page { size: A4; margin: 16mm 14mm 18mm 14mm;
+        @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #666; } }
+body { font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", "DejaVu Sans", sans-serif; font-size: 10.5pt;
+       line-height: 1.5; color: #222; max-width: 1000px; margin: 0 auto; padding: 0 12px; }
+h1 { font-size: 22pt; margin: 30mm 0 4mm 0; }
+h2 { font-size: 14pt; border-bottom: 1px solid #999; padding-bottom: 2px; margin-top: 8mm; break-after: avoid; }
+h3 { font-size: 12pt; }
+.title-page { break-after: page; }
+.subtitle { font-size: 13pt; color: #444; }
+.note { color: #555; font-size: 9pt; }
+table { border-collapse: collapse; margin: 3mm 0; font-size: 9pt; break-inside: avoid; }
+th, td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
+thead th { border-bottom: 1.5px solid #555; }
+tr.changed td { background: #fff3cd; }
+img { max-width: 100%; height: auto; break-inside: avoid; }
+ul.summary li { margin-bottom: 2mm; }
+code { font-size: 8.5pt; }
+pre { white-space: pre-wrap; }
+"""
+"""Print style shared by the HTML and the PDF (A4, page numbers, the CJK font first)."""
+
+
+def export_html(notebook: str | Path, target: str | Path) -> Path:
+    """Write a notebook's outputs (no code, no prompts) as one self-contained HTML file with :data:`REPORT_CSS`.
+
+    Images are embedded; the page loads nothing from elsewhere.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    lang = nb.metadata.get("papermill", {}).get("parameters", {}).get("lang", "en")
+    title = html.escape(t("report.title", lang if lang in ("zh", "en") else "en"))
+    page = (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+            f"<title>{title}</title><style>{REPORT_CSS}{_font_face()}</style></head><body>{body}</body></html>\n")
+    Path(target).write_text(page, encoding="utf-8")
+    return Path(target)
+
+
+def _font_face() -> str:
+    """An @font-face for a CJK font named by ``SIM_CJK_FONT`` (the system font is found by fontconfig)."""
+    env = os.environ.get("SIM_CJK_FONT")
+    if env and Path(env).is_file():
+        return f'@font-face {{ font-family: "WenQuanYi Micro Hei"; src: url("{Path(env).resolve().as_uri()}"); }}'
+    return ""
+
+
+def export_pdf(html_file: str | Path, target: str | Path) -> Path:
+    """Render the report HTML to PDF with weasyprint; fonts are embedded (subset)."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    from weasyprint.urls import URLFetcher
+
+    # only data: and file: URLs: nothing is downloaded, and a missing image is an error, not a blank
+    fetcher = URLFetcher(allowed_protocols={"data", "file"}, fail_on_errors=True)
+    weasyprint.HTML(filename=str(html_file), url_fetcher=fetcher).write_pdf(str(target))
+    return Path(target)
+
+
+# --- running notebooks ----------------------------------------------------------------------------------------------
+
+
+class NotebookFailed(SimError):
+    """A notebook cell raised: ``cell`` (execution count), ``ename`` and ``evalue`` say which and what."""
+
+    def __init__(self, notebook: str, cell: int | None, ename: str, evalue: str) -> None:
+        self.notebook, self.cell, self.ename, self.evalue = notebook, cell, ename, evalue
+        super().__init__(f"{notebook}: cell {cell} failed: {ename}: {evalue}")
+
+
+def run_notebook(notebook: str | Path, output: str | Path, parameters: dict, progress: bool = True) -> Path:
+    """Execute a notebook with papermill (kernel ``python3``, working directory: the notebook's folder).
+
+    Raises :class:`InputError` when the notebook rejected a parameter (its :func:`prepare` raised),
+    and :class:`NotebookFailed` naming the cell and the error for any other failure. The output
+    notebook is written either way (papermill writes the failing state for inspection).
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = Path(notebook)
+    try:
+        pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
+                            cwd=str(notebook.parent), progress_bar=progress, log_output=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except PapermillExecutionError as exc:
+        if exc.ename == "InputError":
+            raise InputError([_parse_problem(line) for line in exc.evalue.splitlines() if line.strip()]) from None
+        raise NotebookFailed(notebook.name, exc.exec_count, exc.ename, exc.evalue) from None
+    return Path(output)
+
+
+def _parse_problem(line: str) -> Problem:
+    source, _, rest = line.partition(": ")
+    path, _, rest = rest.partition(": ")
+    value, _, allowed = rest.rpartition(": ")
+    return Problem(source, path, value, allowed)
+
+
+def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:
+    """Write a report into ``out``: executed notebook, HTML, PDF, figures (PNG + SVG), summary CSV.
+
+    Everything is built in a temporary folder next to ``out`` and renamed into place at the end, so
+    a failure leaves no folder that looks like a report. Returns the paths written (name -> Path).
+    """
+    from sim.runner import atomic_folder
+
+    out = Path(out)
+
+    def step(i: int, text: str) -> None:
+        if progress:
+            print(f"[{i}/4] {text}", file=sys.stderr, flush=True)
+
+    with atomic_folder(out) as tmp:
+        step(1, f"running {REPORT_NOTEBOOK.name} ({len(setup.scenarios)} scenarios x {setup.reps} replications)")
+        params = {"scenarios": [str(Path(p).resolve()) for p, _ in setup.scenarios.values()],
+                  "baseline": str(Path(setup.scenarios[setup.baseline][0]).resolve()), "reps": setup.reps,
+                  "seed": setup.seed, "engine": setup.engine, "lang": setup.lang, "sets": list(setup.sets),
+                  "out_dir": str(tmp)}
+        nb_path = tmp / "report.ipynb"
+        try:
+            run_notebook(REPORT_NOTEBOOK, nb_path, params, progress=progress)
+        except NotebookFailed:
+            if nb_path.exists():
+                os.replace(nb_path, out.parent / f"{out.name}.failed.ipynb")
+            raise
+        step(2, "HTML (no code)")
+        export_html(nb_path, tmp / "report.html")
+        step(3, "PDF")
+        export_pdf(tmp / "report.html", tmp / "report.pdf")
+        step(4, f"moving into {out}")
+        meta = {"scenarios": setup.names, "baseline": setup.baseline, "reps": setup.reps, "seed": setup.seed,
+                "lang": setup.lang, "sets": setup.sets, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        (tmp / "report.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return {str(p.relative_to(out)): p for p in sorted(out.rglob("*")) if p.is_file()}
