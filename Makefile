@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REPS ?= 10
 SEED ?= 0
 
-.PHONY: demo test env fonts bench lint clean
+.PHONY: demo report lab test env sysdeps bench lint clean
 
 # Find a Python >= 3.12: pyenv's 3.12 (selected by .python-version), python3.12, python3.13, or python3.
 PYTHON ?= $(shell for p in python3.12 python3.13 python3; do \
@@ -21,28 +21,44 @@ $(BIN)/sim: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $(BIN)/sim
 
-# Chinese labels in figures and reports need a CJK font (sim/fonts.py registers it with matplotlib).
+# System packages: a CJK font for Chinese labels (sim/fonts.py registers it with matplotlib) and Pango,
+# which weasyprint uses to lay out the PDF. Installed with apt-get when run as root; otherwise named.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+APT_NEEDS := $(shell [ -n "$$SIM_CJK_FONT" ] || [ -f "$(CJK_FONT)" ] || echo fonts-wqy-microhei) \
+	$(shell ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || echo libpango-1.0-0 libpangoft2-1.0-0)
 
-fonts:
-	@if [ -n "$$SIM_CJK_FONT" ] || [ -f "$(CJK_FONT)" ]; then :; \
+sysdeps:
+	@if [ -z "$(strip $(APT_NEEDS))" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing fonts-wqy-microhei (CJK font for Chinese labels)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
-	else echo "warning: no CJK font; Chinese labels need it: sudo apt-get install fonts-wqy-microhei" >&2; fi
+	  echo "installing $(strip $(APT_NEEDS)) (CJK font for Chinese labels; Pango for PDF reports)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDS) >/dev/null; \
+	else echo "warning: missing system packages; run: sudo apt-get install $(strip $(APT_NEEDS))" >&2; fi
 
-env: $(BIN)/sim fonts
+env: $(BIN)/sim sysdeps
+
+LANG_ ?= zh
 
 demo: env
 	$(BIN)/sim run scenarios/baseline.yaml --reps $(REPS) --seed $(SEED) --out reports/runs/baseline
 	$(BIN)/sim run scenarios/shahe_plan.yaml --reps $(REPS) --seed $(SEED) --out reports/runs/shahe_plan
 	@echo; echo "shahe_plan against baseline (mean [95% interval] over the last 12 months, $(REPS) replications):"
 	$(BIN)/sim summary reports/runs/baseline reports/runs/shahe_plan
+	@echo; $(MAKE) --no-print-directory report
+
+# The meeting report (PDF, HTML, figures, CSV) of the plan against the baseline; LANG_=en for English.
+report: env
+	$(BIN)/sim report --scenarios scenarios/baseline.yaml scenarios/shahe_plan.yaml --reps $(REPS) --seed $(SEED) \
+	  --lang $(LANG_) --out reports/shahe_plan-vs-baseline-$(LANG_)
+
+# JupyterLab on the notebooks (explore, run, compare, report).
+lab: env
+	$(BIN)/jupyter lab notebooks/
 
 test: env
 	$(BIN)/python -m pytest -q
 
 bench: env
+	$(BIN)/python benchmarks/bench_explore.py
 	$(BIN)/python benchmarks/bench_engines.py
 
 lint: env

@@ -168,10 +168,18 @@ def compare(tables: dict[str, pd.DataFrame], baseline: str) -> pd.DataFrame:
 
 
 def bands(ts: pd.DataFrame, metric: str, by: str = "all", group: str = "all") -> pd.DataFrame:
-    """Per month: mean over replications of ``metric`` and its 95% t-interval (columns month, mean, lo, hi)."""
+    """Per month: mean over replications of ``metric`` and its 95% t-interval (columns month, mean, lo, hi).
+
+    The same interval as :func:`interval`, computed for all months at once; one replication gives
+    ``lo == hi == mean``.
+    """
     sel = ts[(ts["by"] == by) & (ts["group"] == group)]
-    rows = [(int(m), *interval(g[metric])) for m, g in sel.groupby("month")]
-    return pd.DataFrame(rows, columns=["month", "mean", "lo", "hi"])
+    g = sel.groupby("month")[metric].agg(["mean", "std", "count"])
+    n = g["count"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * g["std"].to_numpy() / np.sqrt(n), 0.0)
+    mean = g["mean"].to_numpy(dtype=float)
+    return pd.DataFrame({"month": g.index.to_numpy(dtype=int), "mean": mean, "lo": mean - half, "hi": mean + half})
 
 
 # --- text -----------------------------------------------------------------------------------------------------------
