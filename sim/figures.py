@@ -47,9 +47,14 @@ def axis_label(name: str, lang: str) -> str:
 
 
 def percent_axis(ax, name: str) -> None:
-    """Show the y axis in percent when the metric is a share."""
+    """Show the y axis in percent when the metric is a share, else as plain numbers with separators.
+
+    (matplotlib's default would show large money amounts as ``1e7`` offsets, which readers misread.)
+    """
     if UNITS[name] == "share":
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+    else:
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}"))
 
 
 def timeseries(series: dict[str, pd.DataFrame], metrics: tuple[str, ...], lang: str, ncols: int = 2) -> plt.Figure:
@@ -79,8 +84,9 @@ def timeseries(series: dict[str, pd.DataFrame], metrics: tuple[str, ...], lang: 
 
 def breakdowns(series: dict[str, pd.DataFrame], lang: str, metric: str = "compliance_rate") -> plt.Figure:
     """Compliance (or another group metric) by sector, tier and type: bars per scenario with 95% intervals."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained",
-                             gridspec_kw={"width_ratios": [len(v) for v in BREAKDOWNS.values()]})
+    fig = plt.figure(figsize=(10.4, 7.4), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[1.15, 1])
+    axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
     k = len(series)
     width = 0.8 / k
     for ax, (by, groups) in zip(axes, BREAKDOWNS.items()):
@@ -91,11 +97,12 @@ def breakdowns(series: dict[str, pd.DataFrame], lang: str, metric: str = "compli
             ax.bar(x + (i - (k - 1) / 2) * width, d["mean"], width, yerr=err, capsize=2,
                    color=COLORS[i % len(COLORS)], label=scn, error_kw={"lw": 0.8})
         names = [g if by == "tier" else t(f"{by}.{g}", lang) for g in groups]
-        ax.set_xticks(x, names, rotation=35 if by == "sector" else 0, ha="right" if by == "sector" else "center")
+        ax.set_xticks(x, names, rotation=25 if by == "sector" else 0, ha="right" if by == "sector" else "center")
         ax.set_title(t(f"by.{by}", lang))
         ax.set_ylim(0, 1)
         percent_axis(ax, metric)
     axes[0].set_ylabel(metric_label(metric, lang))
+    axes[1].set_ylabel(metric_label(metric, lang))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=len(series))
     return fig
 
