@@ -9,11 +9,12 @@ builds the ipywidgets; the same :meth:`Explorer.update` serves tests and scripts
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.analysis import bands
 from sim.errors import InputError
@@ -128,40 +129,67 @@ class Explorer:
         self.values = values
         return ts, time.perf_counter() - t0
 
-    def figure(self, ts: pd.DataFrame) -> plt.Figure:
-        """Six panels, current settings (colour, 95% band) against the scenario file (grey, dashed).
+    SINGLE = ("compliance_rate", "inspections", "hit_rate", "burden_on_compliant")
+    GROUPS = (("label.list_shares", ("red_list_share", "key_attention_share", "blacklist_share")),
+              ("by.tier", tuple(f"tier_share_{k}" for k in TIERS)))
 
-        Compliance, spot checks, hit rate, checks of compliant merchants, list shares and tier shares.
-        """
+    def _build(self) -> None:
+        """Make the figure once: axes, the scenario file's lines (grey, dashed) and empty current lines."""
         lang = self.lang
-        fig, axes = plt.subplots(2, 3, figsize=(14, 6.6), layout="constrained")
-        single = ("compliance_rate", "inspections", "hit_rate", "burden_on_compliant")
-        for ax, name in zip(axes.flat, single):
-            self._line(ax, name, ts, COLORS[1], t("label.current", lang))
+        fig = Figure(figsize=(14, 6.6))  # not managed by pyplot: redraws never pile up figures
+        axes = fig.subplots(2, 3)
+        fig.subplots_adjust(left=0.05, right=0.99, top=0.95, bottom=0.08, wspace=0.18, hspace=0.38)
+        self._lines: dict[str, tuple] = {}
+        ref = self.reference
+        for ax, name in zip(axes.flat, self.SINGLE):
+            self._add(ax, name, ref, COLORS[1], t("label.current", lang), band=True)
             ax.set_title(axis_label(name, lang))
             percent_axis(ax, name)
-        groups = (("label.list_shares", ("red_list_share", "key_attention_share", "blacklist_share")),
-                  ("by.tier", tuple(f"tier_share_{k}" for k in TIERS)))
-        for ax, (title, names) in zip(axes.flat[4:], groups):
+        for ax, (title, names) in zip(axes.flat[4:], self.GROUPS):
             for i, name in enumerate(names):
-                self._line(ax, name, ts, COLORS[(i + 1) % len(COLORS)], name.split("_")[-1] if "tier" in name
-                           else t(f"metric.{name}", lang), band=False)
+                label = name.split("_")[-1] if "tier" in name else t(f"metric.{name}", lang)
+                self._add(ax, name, ref, COLORS[(i + 1) % len(COLORS)], label, band=False)
             ax.set_title(t(title, lang))
             ax.legend(fontsize=8)
             percent_axis(ax, names[0])
         axes.flat[0].legend()
         for ax in axes.flat:
             ax.set_xlabel(t("label.month", lang))
-        return fig
+        self._fig = fig
 
-    def _line(self, ax, name: str, ts: pd.DataFrame, color: str, label: str, band: bool = True) -> None:
-        ref = bands(self.reference, name)
-        ax.plot(ref["month"] + 1, ref["mean"], color="#888888", ls="--", lw=1.2,
+    def _add(self, ax, name: str, ref: pd.DataFrame, color: str, label: str, band: bool) -> None:
+        b = bands(ref, name)
+        ax.plot(b["month"] + 1, b["mean"], color="#888888", ls="--", lw=1.2,
                 label=t("label.in_file", self.lang) if band else None)
-        b = bands(ts, name)
-        ax.plot(b["month"] + 1, b["mean"], color=color, lw=1.6, label=label)
-        if band:
-            ax.fill_between(b["month"] + 1, b["lo"], b["hi"], color=color, alpha=0.2, lw=0)
+        (line,) = ax.plot([], [], color=color, lw=1.6, label=label)
+        self._lines[name] = (ax, line, color, band, [None])
+
+    def figure(self, ts: pd.DataFrame) -> Figure:
+        """Six panels, current settings (colour, 95% band) against the scenario file (grey, dashed).
+
+        Compliance, spot checks, hit rate, checks of compliant merchants, list shares and tier
+        shares. The figure is made once and its current lines are replaced on each call, so a
+        redraw costs one rendering.
+        """
+        if getattr(self, "_fig", None) is None:
+            self._build()
+        for name, (ax, line, color, band, fill) in self._lines.items():
+            b = bands(ts, name)
+            line.set_data(b["month"] + 1, b["mean"])
+            if band:
+                if fill[0] is not None:
+                    fill[0].remove()
+                fill[0] = ax.fill_between(b["month"] + 1, b["lo"], b["hi"], color=color, alpha=0.2, lw=0)
+        for ax in self._fig.axes:
+            ax.relim()
+            ax.autoscale_view()
+        return self._fig
+
+    def png(self, ts: pd.DataFrame, dpi: int = 100) -> bytes:
+        """The figure for ``ts`` rendered once to PNG (what a redraw shows)."""
+        buf = io.BytesIO()
+        self.figure(ts).savefig(buf, format="png", dpi=dpi)
+        return buf.getvalue()
 
     def settings(self) -> str:
         """HTML table of the current lever values against the scenario file's (changed ones highlighted)."""
@@ -174,7 +202,7 @@ class Explorer:
         Each lever redraws on release. Returns the top-level widget (displayed when it is a cell's last value).
         """
         import ipywidgets as w
-        from IPython.display import HTML, display
+        from IPython.display import HTML, Image, display
 
         lang = self.lang
         out_fig, out_table = w.Output(), w.Output()
@@ -203,11 +231,10 @@ class Explorer:
                 status.value = (f"<b style='color:#c0392b'>{t('explore.invalid', lang)}</b>: "
                                 + "<br>".join(str(p) for p in exc.problems))
                 return
-            fig = self.figure(ts)
+            image = self.png(ts)
             with out_fig:
                 out_fig.clear_output(wait=True)
-                display(fig)
-            plt.close(fig)
+                display(Image(image))
             with out_table:
                 out_table.clear_output(wait=True)
                 display(HTML(self.settings()))

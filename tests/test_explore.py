@@ -52,3 +52,14 @@ def test_the_widgets_redraw_when_a_lever_moves(explorer):
     assert "Settings not valid" in status.value and "policy.tiers" in status.value
     explorer.controls["policy.tiers.A"].value = 91
     assert status.value.endswith(" s") and explorer.values["policy.tiers.A"] == 91
+
+
+def test_redraws_reuse_one_figure_without_piling_up_bands(explorer):
+    ts, _ = explorer.update(policy__inspection__campaigns_per_year__C=3.0)
+    first = explorer.png(ts)
+    fig = explorer.figure(ts)
+    ts2, _ = explorer.update(policy__inspection__campaigns_per_year__C=1.0)
+    second = explorer.png(ts2)
+    assert explorer.figure(ts2) is fig
+    assert first.startswith(b"\x89PNG") and first != second
+    assert all(len(ax.collections) <= 1 for ax in fig.axes)  # one band per panel, replaced not added
