@@ -86,6 +86,24 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, help="output folder (default reports/<scenarios>-<lang>)")
     rp.add_argument("--quiet", action="store_true", help="no progress")
 
+    b = sub.add_parser("batch", help="run scenarios x sweep points x replications on Dask into a results store")
+    b.add_argument("batch", help="batch YAML file")
+    where = b.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole(1, 1024, "workers"), default=None,
+                       help="worker processes of the embedded cluster (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (or DASK_SCHEDULER_ADDRESS)")
+    b.add_argument("--out", default=None, help="results store (default reports/batches/<batch name>)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = sub.add_parser("compare", help="paired differences of a batch's scenarios against a baseline")
+    c.add_argument("store", help="folder written by 'sim batch'")
+    c.add_argument("--baseline", required=True, help="baseline scenario name")
+    c.add_argument("--metrics", nargs="+", default=None, help="metrics to show (default: the main ones)")
+    c.add_argument("--sample", type=_whole(0, 10**9, "sample"), default=None,
+                   help="one sample point of a sweep (default: pooled over all)")
+    c.add_argument("--csv", default=None, help="also write the full comparison to this CSV file")
+
     nb = sub.add_parser("notebook", help="run one of the notebooks with parameters (papermill)")
     nb.add_argument("name", help="notebook name or path, e.g. 02_run_scenario")
     nb.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -96,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fmt(v: float | None) -> str:
-    if v is None:
+    if v is None or v != v:
         return "-"
     a = abs(v)
     if a == 0:
@@ -232,6 +250,53 @@ def _cmd_notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from sim.batch import plan, run_batch
+
+    p = plan(args.batch)
+    out = Path(args.out) if args.out else Path("reports") / "batches" / p.batch.name
+    n_scn = len(p.scenario_hashes)
+    print(f"{p.batch.name}: {n_scn} scenarios x {len(p.points)} sample points x {p.batch.replications} replications "
+          f"= {len(p.runs):,} runs -> {out}", file=sys.stderr)
+    counts = run_batch(p, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
+    secs = counts.get("seconds")
+    rate = f", {60 * (counts['ok'] + counts['failed']) / secs:,.0f} runs/min" if secs else ""
+    print(f"{p.batch.name}: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already in the store "
+          f"(of {counts['planned']}){rate} -> {out}")
+    if counts["failed"]:
+        print(f"sim batch: {counts['failed']} runs failed; their errors are in the store "
+              f"(sim.results.load('{out}').query(\"status == 'failed'\")); rerun to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMPARE_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "burden_on_compliant",
+                   "inspection_cost", "consumer_harm", "blacklist_share", "wrongful_listings")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.results import compare
+
+    metrics = args.metrics or list(COMPARE_METRICS)
+    diffs = compare(args.store, args.baseline, metrics, sample=args.sample)
+    if args.csv:
+        diffs.to_csv(args.csv)
+    rows = [["scenario", "metric", args.baseline, "scenario mean", "difference [95% interval]", "relative", "d", "n"]]
+    for (scn, m), r in diffs.iterrows():
+        mark = "" if r["sign"] else "  (includes 0)"
+        rows.append([scn, m, _fmt(r["base"]), _fmt(r["alt"]),
+                     f"{_fmt(r['diff'])} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]{mark}",
+                     "-" if r["rel"] != r["rel"] else f"{100 * r['rel']:+.1f}%",
+                     "-" if r["effect"] != r["effect"] else f"{r['effect']:+.2f}", str(int(r["n"]))])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    print("\n".join(lines))
+    print("paired by (sample point, replication) over common random numbers; 95% t-interval of the mean difference;"
+          " d = difference / pooled SD")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sim`` command; returns the exit code."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -248,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "notebook":
             return _cmd_notebook(args)
+        if args.command == "batch":
+            return _cmd_batch(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
         return _cmd_summary(args)
     except InputError as exc:
         for pr in exc.problems:

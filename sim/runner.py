@@ -28,7 +28,7 @@ from sim.metrics import METRICS
 from sim.params import compile_scenario
 from sim.scenario import Scenario, scenario_hash, to_yaml
 
-__all__ = ["RunResult", "rep_generators", "run_scenario", "summarise", "write_outputs",
+__all__ = ["RunResult", "rep_generators", "run_scenario", "run_replication", "summarise", "write_outputs",
            "code_version", "atomic_folder", "SUMMARY_MONTHS"]
 
 
@@ -90,22 +90,41 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "au
     try:
         for r, rng in enumerate(rep_generators(seed, reps)):
             records, groups = run(params, rng, on_month=lambda: bar.update(1))
-            tot = pd.DataFrame(records)
-            tot.insert(0, "rep", r)
-            tot.insert(2, "by", "all")
-            tot.insert(3, "group", "all")
-            rows = [dict(g, rep=r, month=m) for m, gs in enumerate(groups) for g in gs]
-            frames.append(tot)
-            frames.append(pd.DataFrame(rows))
+            frames.extend(_rep_frames(records, groups, r))
     finally:
         bar.close()
+    ts = _long(frames)
+    return RunResult(scn, engine, seed, reps, ts, summarise(ts), time.perf_counter() - t0)
+
+
+def _rep_frames(records: list[dict], groups: list[list[dict]], r: int) -> list[pd.DataFrame]:
+    tot = pd.DataFrame(records)
+    tot.insert(0, "rep", r)
+    tot.insert(2, "by", "all")
+    tot.insert(3, "group", "all")
+    rows = [dict(g, rep=r, month=m) for m, gs in enumerate(groups) for g in gs]
+    return [tot, pd.DataFrame(rows)]
+
+
+def _long(frames: list[pd.DataFrame]) -> pd.DataFrame:
     ts = pd.concat(frames, ignore_index=True)
     lead = ["rep", "month", "by", "group"]
     ts = ts[lead + [c for c in ts.columns if c not in lead]]
     ts = ts.sort_values(["rep", "month", "by", "group"], kind="stable").reset_index(drop=True)
     ts["by"] = ts["by"].astype(str)
     ts["group"] = ts["group"].astype(str)
-    return RunResult(scn, engine, seed, reps, ts, summarise(ts), time.perf_counter() - t0)
+    return ts
+
+
+def run_replication(scn: Scenario, seed: np.random.SeedSequence, engine: str = "auto", rep: int = 0) -> pd.DataFrame:
+    """One replication of a scenario drawn from ``seed``: its long time series (``rep`` column set to ``rep``).
+
+    ``run_scenario(scn, reps, s)`` replication ``r`` is ``run_replication(scn, SeedSequence(s).spawn(reps)[r])``,
+    i.e. ``SeedSequence(s, spawn_key=(r,))``: the same numbers whichever way it is run.
+    """
+    engine = resolve_engine(engine, scn.population.merchants)
+    records, groups = get_engine(engine)(compile_scenario(scn), np.random.default_rng(seed))
+    return _long(_rep_frames(records, groups, rep))
 
 
 def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:

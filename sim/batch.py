@@ -1,0 +1,370 @@
+"""Batches: scenarios x sweep points x replications on Dask, into a resumable Parquet store.
+
+A batch file (YAML) names scenario files, replications, a base seed, the engine, optional
+overrides and an optional sweep over parameter paths (a grid, a Latin hypercube or a Sobol
+sample, drawn with SALib). :func:`plan` turns it into runs, one per (scenario, sample point,
+replication); :func:`run_batch` runs those not yet in the store on a Dask cluster (an embedded
+``LocalCluster`` of processes by default, or an existing scheduler) and writes each as it
+finishes (:mod:`sim.results`).
+
+Seeds: run (scenario, sample, replication ``r``) draws from ``SeedSequence(seed, spawn_key=(r,))``
+by default (``seeds: common``): the same numbers for every scenario and sample point, so
+comparisons are paired (common random numbers), and replication ``r`` equals replication ``r`` of
+``sim run --seed seed``. ``seeds: independent`` keys the sequence by (scenario, sample, r) instead.
+Either way a run's seed depends only on its key, never on the number of workers or the order in
+which runs finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.errors import InputError, Problem
+
+__all__ = ["BatchFile", "Sweep", "Run", "Plan", "load_batch", "plan", "sample_points", "run_one", "run_batch",
+           "connect"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Bounds(_Strict):
+    """A swept parameter: ``min``/``max`` bounds (lhs, sobol) or a list of ``values`` (grid)."""
+
+    min: float | None = None
+    max: float | None = None
+    values: list[Any] | None = None
+
+
+class Sweep(_Strict):
+    """A sweep over parameter paths, applied to every scenario."""
+
+    method: Literal["grid", "lhs", "sobol"] = Field(description="grid: every combination of values; lhs: Latin "
+                                                    "hypercube of `samples` points; sobol: Saltelli/Sobol sample")
+    samples: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        16, description="lhs: points; sobol: base N (a power of 2), giving N x (parameters + 2) points")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="seed of the sample design (lhs, sobol)")
+    parameters: dict[str, Bounds] = Field(description="parameter path -> bounds or values")
+
+
+class BatchFile(_Strict):
+    """A batch: what to run, how often, with which seeds."""
+
+    name: str = Field("batch", pattern=r"^[A-Za-z0-9_.\-]+$")
+    scenarios: list[str] = Field(min_length=1, description="scenario files, relative to the batch file")
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    seeds: Literal["common", "independent"] = "common"
+    engine: Literal["auto", "mesa", "fast"] = "auto"
+    set: list[str] = Field(default_factory=list, description="PATH=VALUE overrides for every scenario")
+    sweep: Sweep | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One unit of work: a scenario (resolved, as a plain dict) at one sample point, one replication."""
+
+    run_id: str
+    scenario: str
+    sample: int
+    rep: int
+    point: dict
+    spawn_key: tuple
+    data: dict | None
+    error: str | None
+
+
+@dataclass
+class Plan:
+    """Everything a batch will run, and the facts its manifest records."""
+
+    batch: BatchFile
+    source: str
+    batch_hash: str
+    scenario_hashes: dict
+    points: list[dict]
+    runs: list[Run]
+
+
+def _problem(source: str, path: str, value: object, allowed: str) -> InputError:
+    return InputError([Problem(source, path, value, allowed)])
+
+
+def load_batch(path: str | Path) -> tuple[BatchFile, str]:
+    """Read and validate a batch file; return it and the SHA-256 of its bytes (16 hex characters)."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise _problem(source, "(file)", source, "an existing batch YAML file")
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise _problem(source, f"line {mark.line + 1}" if mark else "(file)", "unreadable", "valid YAML") from None
+    if not isinstance(data, dict):
+        raise _problem(source, "(top level)", data, "a mapping with scenarios, replications, seed, ...")
+    try:
+        batch = BatchFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+            value = e.get("input", "")
+            allowed = e["msg"] if e["type"] != "extra_forbidden" else (
+                "not a batch field (allowed: " + ", ".join(BatchFile.model_fields) + ")")
+            problems.append(Problem(source, loc, value if not isinstance(value, dict) else "(mapping)", allowed))
+        raise InputError(problems) from None
+    return batch, hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _check_sweep(sweep: Sweep, source: str) -> None:
+    from sim.scenario import parameter_table
+
+    table = {r["path"]: r for r in parameter_table()}
+    problems = []
+    for path, b in sweep.parameters.items():
+        where = f"sweep.parameters.{path}"
+        if path not in table:
+            near = [p for p in table if p.rsplit(".", 1)[-1] == path.rsplit(".", 1)[-1]][:3]
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            problems.append(Problem(source, where, path, "a parameter path of the scenario schema" + hint))
+            continue
+        lo, hi = table[path]["lo"], table[path]["hi"]
+        rng = f"[{lo}, {hi}] ({table[path]['unit']})"
+        if sweep.method == "grid":
+            if not b.values:
+                problems.append(Problem(source, where, "(no values)", "a list of values for a grid"))
+            else:
+                for v in b.values:
+                    if lo is not None and isinstance(v, (int, float)) and not lo <= v <= hi:
+                        problems.append(Problem(source, where + ".values", v, f"values within {rng}"))
+        else:
+            if b.min is None or b.max is None or b.values is not None:
+                problems.append(Problem(source, where, "(bounds)", f"min and max (no values) for {sweep.method}"))
+                continue
+            if lo is None:
+                problems.append(Problem(source, where, path, "a numeric parameter (this one is a switch)"))
+                continue
+            for k, v in (("min", b.min), ("max", b.max)):
+                if not lo <= v <= hi:
+                    problems.append(Problem(source, f"{where}.{k}", v, f"within the parameter's range {rng}"))
+            if b.min >= b.max:
+                problems.append(Problem(source, where, f"min {b.min} >= max {b.max}", "min below max"))
+    if sweep.method == "sobol" and sweep.samples & (sweep.samples - 1):
+        problems.append(Problem(source, "sweep.samples", sweep.samples, "a power of 2 for a Sobol sample"))
+    if problems:
+        raise InputError(problems)
+
+
+def sample_points(sweep: Sweep | None) -> list[dict]:
+    """The sweep's points, in a fixed order: a list of {path: value}; ``[{}]`` without a sweep.
+
+    grid: the Cartesian product of the values (first parameter varies slowest); lhs: SALib's Latin
+    hypercube of ``samples`` points; sobol: SALib's Sobol sequence with Saltelli's scheme,
+    ``samples x (D + 2)`` points (first-order and total indices, no second order).
+    """
+    if sweep is None:
+        return [{}]
+    names = list(sweep.parameters)
+    if sweep.method == "grid":
+        return [dict(zip(names, combo)) for combo in itertools.product(*(sweep.parameters[n].values for n in names))]
+    problem = {"num_vars": len(names), "names": names,
+               "bounds": [[sweep.parameters[n].min, sweep.parameters[n].max] for n in names]}
+    if sweep.method == "lhs":
+        from SALib.sample import latin
+
+        x = latin.sample(problem, sweep.samples, seed=sweep.seed)
+    else:
+        from SALib.sample import sobol
+
+        x = sobol.sample(problem, sweep.samples, calc_second_order=False, seed=sweep.seed)
+    ints = _integer_paths(names)
+    return [{n: (int(round(v)) if n in ints else float(v)) for n, v in zip(names, row)} for row in x]
+
+
+def _integer_paths(names: list[str]) -> set[str]:
+    from sim.scenario import parameter_table
+
+    table = {r["path"]: r for r in parameter_table()}
+    return {n for n in names if isinstance(table[n]["default"], int) and not isinstance(table[n]["default"], bool)}
+
+
+def _set_text(path: str, value: object) -> str:
+    return f"{path}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+
+
+def plan(path: str | Path) -> Plan:
+    """Read a batch file and list its runs; scenario files and sweep bounds are checked here.
+
+    A sample point whose combination breaks a cross-field rule of the scenario (e.g. tier cut-offs
+    out of order) becomes a run that fails with that message; everything else wrong is an
+    :class:`InputError`.
+    """
+    from sim.scenario import apply_overrides, load_raw, scenario_hash, validate_dict
+
+    batch, digest = load_batch(path)
+    source = str(path)
+    base = Path(path).parent
+    if batch.sweep is not None:
+        _check_sweep(batch.sweep, source)
+    points = sample_points(batch.sweep)
+    runs: list[Run] = []
+    hashes: dict[str, str] = {}
+    problems: list[Problem] = []
+    loaded = []
+    for i, f in enumerate(batch.scenarios):
+        fp = base / f
+        if not fp.is_file():
+            problems.append(Problem(source, f"scenarios[{i}]", f, "an existing scenario file (relative to the batch)"))
+            continue
+        try:
+            raw = load_raw(fp)
+            raw = apply_overrides(raw, batch.set) if batch.set else raw
+            scn = validate_dict(raw, str(fp))
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if scn.name in hashes:
+            problems.append(Problem(source, f"scenarios[{i}]", f,
+                                    f"scenarios with distinct names ({scn.name!r} twice)"))
+            continue
+        hashes[scn.name] = scenario_hash(scn)
+        loaded.append((i, scn.name, raw, str(fp)))
+    if problems:
+        raise InputError(problems)
+    width = len(str(max(len(points), 1) - 1))
+    rwidth = len(str(batch.replications - 1))
+    for i, name, raw, fp in loaded:
+        for k, point in enumerate(points):
+            data, error = None, None
+            try:
+                sets = [_set_text(p, v) for p, v in point.items()]
+                data = validate_dict(apply_overrides(raw, sets) if sets else raw, fp).model_dump(mode="json")
+            except InputError as exc:
+                error = "; ".join(str(p) for p in exc.problems)
+            for r in range(batch.replications):
+                key = (r,) if batch.seeds == "common" else (i, k, r)
+                runs.append(Run(f"{name}__s{k:0{width}d}__r{r:0{rwidth}d}", name, k, r, point, key, data, error))
+    return Plan(batch, source, digest, hashes, points, runs)
+
+
+def run_one(run: Run, seed: int, engine: str) -> dict:
+    """Execute one run (on a worker): ``{"summary": row dict, "timeseries": DataFrame or None}``.
+
+    The summary row holds the run's key, its sample point (``p:<path>`` columns), ``status``
+    (``ok`` or ``failed``), ``error`` and every metric's average over the last 12 months. A run that
+    raises is returned as ``failed`` with the error's type and message; it never stops the batch.
+    """
+    from sim.analysis import per_rep
+    from sim.metrics import METRICS
+
+    row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "sample": run.sample, "rep": run.rep,
+                           "seed_key": "/".join(str(x) for x in (seed,) + tuple(run.spawn_key))}
+    row |= {f"p:{k}": float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+            for k, v in run.point.items()}
+    ts = None
+    try:
+        if run.error:
+            raise ValueError(run.error)
+        from sim.runner import run_replication
+        from sim.scenario import Scenario
+
+        scn = Scenario.model_validate(run.data)
+        ts = run_replication(scn, np.random.SeedSequence(seed, spawn_key=run.spawn_key), engine, rep=run.rep)
+        means = per_rep(ts).iloc[0]
+        row |= {"status": "ok", "error": ""} | {m.name: float(means[m.name]) for m in METRICS}
+        ts.insert(0, "run_id", run.run_id)
+    except Exception as exc:  # noqa: BLE001  (recorded, the batch goes on)
+        row |= {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        row |= {m.name: math.nan for m in METRICS}
+        ts = None
+    return {"summary": row, "timeseries": ts}
+
+
+def connect(workers: int | None, scheduler: str | None):
+    """A Dask client: on ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) if given, else an embedded cluster.
+
+    The embedded cluster is a ``LocalCluster`` of ``workers`` processes (default: the machine's
+    cores), one thread each, dashboard on a free loopback port; numba in each worker uses one
+    thread, so processes do not oversubscribe the cores. An unreachable scheduler raises
+    :class:`InputError` within a few seconds.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address:
+        try:
+            return Client(address, timeout="5s"), None
+        except (OSError, TimeoutError) as exc:
+            raise _problem("sim batch", "--scheduler", address,
+                           f"a reachable Dask scheduler ({type(exc).__name__})") from None
+    n = workers or os.cpu_count() or 1
+    os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the worker processes
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                           silence_logs=50)
+    return Client(cluster), cluster
+
+
+def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: str | None = None,
+              progress: bool = True) -> dict:
+    """Run the plan's runs that the store under ``out`` does not hold yet; write each as it finishes.
+
+    At most two runs per worker are in flight, and each result is written (atomically) and dropped
+    as soon as it arrives, so memory stays flat however many runs the batch has. Returns counts:
+    ``planned``, ``skipped`` (already done), ``ok``, ``failed``.
+    """
+    from dask.distributed import as_completed
+    from tqdm.auto import tqdm
+
+    from sim.results import Store
+
+    store = Store(out)
+    store.check(p)  # before anything is started or written
+    done = store.completed()
+    todo = [r for r in p.runs if r.run_id not in done]
+    counts = {"planned": len(p.runs), "skipped": len(p.runs) - len(todo), "ok": 0, "failed": 0}
+    if not todo:
+        return counts
+    client, cluster = connect(workers, scheduler)
+    try:
+        store.open(p)
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+        window = 2 * n_workers
+        seed, engine = p.batch.seed, p.batch.engine
+        pending = iter(todo)
+        bar = tqdm(total=len(todo), desc=f"{p.batch.name} ({n_workers} workers)", unit="run", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+        first = [client.submit(run_one, r, seed, engine, pure=False) for r in itertools.islice(pending, window)]
+        ac = as_completed(first)
+        t0 = time.perf_counter()
+        for fut in ac:
+            result = fut.result()
+            fut.release()
+            store.write(result)
+            counts["ok" if result["summary"]["status"] == "ok" else "failed"] += 1
+            bar.update(1)
+            bar.set_postfix(failed=counts["failed"], left=len(todo) - counts["ok"] - counts["failed"], refresh=False)
+            nxt = next(pending, None)
+            if nxt is not None:
+                ac.add(client.submit(run_one, nxt, seed, engine, pure=False))
+        bar.close()
+        counts["seconds"] = round(time.perf_counter() - t0, 2)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return counts
