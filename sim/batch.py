@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import InputError, Problem
 
-__all__ = ["BatchFile", "Sweep", "Run", "Plan", "load_batch", "plan", "sample_points", "run_one", "run_batch",
-           "connect"]
+__all__ = ["BatchFile", "Sweep", "Run", "Plan", "load_batch", "plan", "sample_points", "run_one", "run_many",
+           "chunk_size", "run_batch", "connect"]
 
 
 class _Strict(BaseModel):
@@ -263,12 +263,17 @@ def plan(path: str | Path) -> Plan:
 
 
 def run_one(run: Run, seed: int, engine: str) -> dict:
-    """Execute one run (on a worker): ``{"summary": row dict, "timeseries": DataFrame or None}``.
+    """Execute one run (on a worker): its summary row, and the row and time series as Parquet bytes.
 
     The summary row holds the run's key, its sample point (``p:<path>`` columns), ``status``
     (``ok`` or ``failed``), ``error`` and every metric's average over the last 12 months. A run that
     raises is returned as ``failed`` with the error's type and message; it never stops the batch.
+    The Parquet encoding is done here, on the worker, so the client only writes bytes to disk.
     """
+    import io
+
+    import pandas as pd
+
     from sim.analysis import per_rep
     from sim.metrics import METRICS
 
@@ -292,7 +297,39 @@ def run_one(run: Run, seed: int, engine: str) -> dict:
         row |= {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
         row |= {m.name: math.nan for m in METRICS}
         ts = None
-    return {"summary": row, "timeseries": ts}
+
+    def parquet(df: pd.DataFrame) -> bytes:
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+
+    return {"summary": row, "summary_parquet": parquet(pd.DataFrame([row])),
+            "timeseries_parquet": parquet(ts) if ts is not None else None}
+
+
+def run_many(runs: list[Run], seed: int, engine: str) -> list[dict]:
+    """:func:`run_one` for each of a few runs (one Dask task): amortises the per-task overhead of short runs."""
+    return [run_one(r, seed, engine) for r in runs]
+
+
+SECONDS_PER_TASK = 1.0
+"""Aim for tasks of about a second: short runs are grouped (:func:`chunk_size`)."""
+
+MERCHANT_MONTHS_PER_SECOND = {"fast": 1.5e7, "mesa": 4.0e4}
+"""Rough speed of one worker process (benchmarks/results/engines.md), used only to size tasks."""
+
+
+def chunk_size(p: Plan, todo: int, workers: int) -> int:
+    """Runs per Dask task: about :data:`SECONDS_PER_TASK` of work, at most 32, and at least 4 tasks a worker."""
+    from sim.engines import resolve_engine
+
+    data = next((r.data for r in p.runs if r.data), None)
+    if data is None:
+        return 1
+    n, months = data["population"]["merchants"], data["population"]["months"]
+    engine = resolve_engine(p.batch.engine, n)
+    per_run = 0.02 + n * months / MERCHANT_MONTHS_PER_SECOND[engine]
+    return max(1, min(int(SECONDS_PER_TASK / per_run), 32, todo // (4 * workers)))
 
 
 def connect(workers: int | None, scheduler: str | None):
@@ -323,8 +360,9 @@ def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: s
               progress: bool = True) -> dict:
     """Run the plan's runs that the store under ``out`` does not hold yet; write each as it finishes.
 
-    At most two runs per worker are in flight, and each result is written (atomically) and dropped
-    as soon as it arrives, so memory stays flat however many runs the batch has. Returns counts:
+    Short runs are grouped into tasks of about a second (:func:`chunk_size`); at most two tasks per
+    worker are in flight, and each run's result is written (atomically) and dropped as soon as its
+    task returns, so memory stays flat however many runs the batch has. Returns counts:
     ``planned``, ``skipped`` (already done), ``ok``, ``failed``.
     """
     from dask.distributed import as_completed
@@ -343,24 +381,26 @@ def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: s
     try:
         store.open(p)
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-        window = 2 * n_workers
+        size = chunk_size(p, len(todo), n_workers)
+        chunks = (todo[i:i + size] for i in range(0, len(todo), size))
         seed, engine = p.batch.seed, p.batch.engine
-        pending = iter(todo)
         bar = tqdm(total=len(todo), desc=f"{p.batch.name} ({n_workers} workers)", unit="run", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)
-        first = [client.submit(run_one, r, seed, engine, pure=False) for r in itertools.islice(pending, window)]
+        # at most two tasks per worker in flight; each result is written and dropped on arrival
+        first = [client.submit(run_many, c, seed, engine, pure=False) for c in itertools.islice(chunks, 2 * n_workers)]
         ac = as_completed(first)
         t0 = time.perf_counter()
         for fut in ac:
-            result = fut.result()
+            results = fut.result()
             fut.release()
-            store.write(result)
-            counts["ok" if result["summary"]["status"] == "ok" else "failed"] += 1
-            bar.update(1)
+            for result in results:
+                store.write(result)
+                counts["ok" if result["summary"]["status"] == "ok" else "failed"] += 1
+            bar.update(len(results))
             bar.set_postfix(failed=counts["failed"], left=len(todo) - counts["ok"] - counts["failed"], refresh=False)
-            nxt = next(pending, None)
+            nxt = next(chunks, None)
             if nxt is not None:
-                ac.add(client.submit(run_one, nxt, seed, engine, pure=False))
+                ac.add(client.submit(run_many, nxt, seed, engine, pure=False))
         bar.close()
         counts["seconds"] = round(time.perf_counter() - t0, 2)
     finally:

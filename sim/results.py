@@ -79,27 +79,29 @@ class Store:
             os.replace(self.root / ".batch.yaml.tmp", self.root / "batch.yaml")
 
     def write(self, result: dict) -> None:
-        """Write one run's result atomically: its time series (if any), then its summary row."""
+        """Write one run's result atomically: its time series (if any), then its summary row.
+
+        ``result`` is :func:`sim.batch.run_one` output: the row (``summary``) and both tables already
+        encoded as Parquet (``summary_parquet``, ``timeseries_parquet``).
+        """
         row = result["summary"]
         rid = row["run_id"]
-        if result["timeseries"] is not None:
-            _atomic_parquet(result["timeseries"], self.ts / f"{rid}.parquet")
+        if result["timeseries_parquet"] is not None:
+            _atomic_bytes(self.ts / f"{rid}.parquet", result["timeseries_parquet"])
         status = row["status"]
-        _atomic_parquet(pd.DataFrame([row]), self.runs / f"{rid}.{status}.parquet")
+        _atomic_bytes(self.runs / f"{rid}.{status}.parquet", result["summary_parquet"])
         if status == "ok":
             (self.runs / f"{rid}.failed.parquet").unlink(missing_ok=True)
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+def _atomic_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    df.to_parquet(tmp, index=False)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    _atomic_bytes(path, text.encode("utf-8"))
 
 
 def _require(root: Path) -> None:
