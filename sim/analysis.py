@@ -24,7 +24,7 @@ from sim.i18n import t
 from sim.metrics import METRICS
 
 __all__ = ["SUMMARY_MONTHS", "DERIVED", "UNITS", "TARGETS", "SENTENCE_METRICS", "per_rep", "rep_table",
-           "group_reps", "interval", "describe", "paired", "compare", "bands", "target_table", "Claim",
+           "group_reps", "add_derived", "interval", "describe", "paired", "compare", "bands", "target_table", "Claim",
            "summary_claims", "format_value", "metric_label"]
 
 SUMMARY_MONTHS = 12
@@ -81,11 +81,15 @@ def group_reps(ts: pd.DataFrame, by: str, metric: str = "compliance_rate",
 
 def rep_table(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> pd.DataFrame:
     """:func:`per_rep` plus the :data:`DERIVED` indicators, one row per replication."""
-    out = per_rep(ts, months).copy()
-    merchants = out["merchants"].where(out["merchants"] > 0)
-    out["checks_per_merchant_year"] = 12.0 * out["inspections"] / merchants
-    out["harm_per_merchant"] = out["consumer_harm"] / merchants
-    return out
+    return add_derived(per_rep(ts, months).copy())
+
+
+def add_derived(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the :data:`DERIVED` indicators to a table of per-run metric averages (in place; returned)."""
+    merchants = table["merchants"].where(table["merchants"] > 0)
+    table["checks_per_merchant_year"] = 12.0 * table["inspections"] / merchants
+    table["harm_per_merchant"] = table["consumer_harm"] / merchants
+    return table
 
 
 def interval(x: np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float, float]:

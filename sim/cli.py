@@ -326,7 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sim {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("sim: interrupted; no output written", file=sys.stderr)
+        if args.command == "batch":
+            print("sim batch: interrupted; the runs finished so far are in the store: rerun to go on", file=sys.stderr)
+        else:
+            print(f"sim {args.command}: interrupted; no output written", file=sys.stderr)
         return 130
 
 

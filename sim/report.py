@@ -27,7 +27,7 @@ from sim.i18n import check_lang, t
 
 __all__ = ["NOTEBOOKS", "REPORT_NOTEBOOK", "Setup", "prepare", "run_all", "notebook_setup", "show", "heading",
            "title_html", "summary_html", "table_html", "targets_html", "differences_frame", "provenance_html",
-           "summary_frame", "settings_html", "export_html", "export_pdf", "run_notebook", "build_report",
+           "summary_frame", "settings_html", "from_store", "export_html", "export_pdf", "run_notebook", "build_report",
            "NotebookFailed", "REPORT_CSS", "REPORT_METRICS"]
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -168,6 +168,34 @@ def run_all(setup: Setup, progress: bool = False) -> dict:
 
     return {name: run_scenario(scn, reps=setup.reps, seed=setup.seed, engine=setup.engine, progress=progress)
             for name, (_, scn) in setup.scenarios.items()}
+
+
+def from_store(store: str, baseline: str = "") -> tuple[dict, str, dict]:
+    """A batch store's runs as the compare notebook uses them: (tables, baseline name, series).
+
+    ``tables`` maps each scenario to its runs' 12-month averages (plus the derived indicators),
+    indexed by (sample point, replication), so differences pair runs with common random numbers;
+    ``series`` holds each scenario's time series at the first sample point. ``baseline`` is a
+    scenario name (default: the store's first scenario).
+    """
+    from sim.analysis import add_derived
+    from sim.metrics import METRICS
+    from sim.results import load, load_timeseries, manifest
+
+    if not isinstance(store, str) or not Path(store, "manifest.json").is_file():
+        raise InputError([Problem("parameter", "store", store, "a folder written by 'sim batch'")])
+    runs = load(store)
+    ok = runs[runs["status"] == "ok"]
+    names = list(manifest(store)["scenarios"])  # the batch file's order
+    base = baseline or names[0]
+    if base not in names:
+        raise InputError([Problem("parameter", "baseline", base, f"a scenario of the store: {', '.join(names)}")])
+    cols = [m.name for m in METRICS]
+    groups = ok.groupby("scenario", sort=False)
+    tables = {n: add_derived(g.set_index(["sample", "rep"])[cols].copy()) for n, g in groups}
+    tables = {n: tables[n] for n in [base] + [n for n in names if n != base] if n in tables}
+    series = {n: load_timeseries(store, scenario=n, sample=0) for n in tables}
+    return tables, base, series
 
 
 # --- notebook helpers -----------------------------------------------------------------------------------------------

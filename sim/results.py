@@ -167,7 +167,7 @@ def compare(root: str | Path, baseline: str, metrics: list[str] | None = None,
     ok = runs[runs["status"] == "ok"]
     if sample is not None:
         ok = ok[ok["sample"] == sample]
-    names = list(dict.fromkeys(runs["scenario"]))
+    names = list(manifest(root)["scenarios"])
     if baseline not in names:
         raise InputError([Problem("sim compare", "--baseline", baseline,
                                   f"one of the store's scenarios: {', '.join(names)}")])
@@ -175,7 +175,9 @@ def compare(root: str | Path, baseline: str, metrics: list[str] | None = None,
     unknown = [c for c in cols if c not in runs.columns]
     if unknown:
         raise InputError([Problem("sim compare", "--metrics", unknown[0], "metric names, e.g. compliance_rate")])
-    tables = {n: g.set_index(["sample", "rep"])[cols] for n, g in ok.groupby("scenario", sort=False)}
+    order = {n: i for i, n in enumerate(manifest(root)["scenarios"])}  # the batch file's order
+    groups = sorted(ok.groupby("scenario", sort=False), key=lambda kv: order.get(kv[0], len(order)))
+    tables = {n: g.set_index(["sample", "rep"])[cols] for n, g in groups}
     if baseline not in tables:
         raise InputError([Problem("sim compare", "--baseline", baseline, "a scenario with successful runs")])
     return paired_compare(tables, baseline)

@@ -240,3 +240,17 @@ def test_comparison_interval_on_a_known_difference(tmp_path):
     assert printed.returncode == 0 and "+100.0%" in printed.stdout and "(includes 0)" in printed.stdout
     bad = _sim("compare", str(out), "--baseline", "nope")
     assert bad.returncode == 2 and "--baseline: nope" in bad.stderr
+
+
+def test_the_compare_notebook_reads_a_batch_store(reference, tmp_path):
+    import nbformat
+
+    from sim.report import NOTEBOOKS, run_notebook
+
+    _, store = reference
+    out = run_notebook(NOTEBOOKS / "03_compare_scenarios.ipynb", tmp_path / "c.ipynb",
+                       {"store": str(store), "lang": "en"}, progress=False)
+    nb = nbformat.read(out, as_version=4)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "shahe_plan" in html and "Compliance rate: higher under" in html
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
