@@ -105,12 +105,14 @@ def test_plan_lists_every_run_with_its_key(tmp_path):
      "sampling_ratio.D.values"),
     ({"set": ["policy.tiers.A=500"]}, "policy.tiers.A"),
 ])
-def test_bad_batch_files_give_one_clear_line_and_exit_2(tmp_path, over, field):
+def test_bad_batch_files_give_one_clear_line_and_exit_2(tmp_path, over, field, capsys):
+    from sim.cli import main
+
     out = tmp_path / "store"
-    proc = _sim("batch", _batch(tmp_path, **over), "--out", str(out), "--quiet")
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and field in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) <= 2
+    code = main(["batch", _batch(tmp_path, **over), "--out", str(out), "--quiet"])  # in-process, same code path
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert field in err and len(err.strip().splitlines()) <= 2
     assert not out.exists()
 
 
