@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _results import write_markdown
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -113,10 +114,7 @@ def main() -> None:
         big = measure(batch_file(Path(d), "fast", 2_000, 24, 4 * runs), 2)
     lines += ["", f"Client peak memory (fast engine, 2,000 merchants x 24 months, 2 workers): {small['rss_mb']:.0f} MB "
               f"for {small['n']} runs, {big['rss_mb']:.0f} MB for {big['n']} runs."]
-    text = "\n".join(lines) + "\n"
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "batch.md").write_text(text)
-    print(text)
+    write_markdown("batch", lines)
 
 
 if __name__ == "__main__":

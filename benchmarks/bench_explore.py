@@ -20,6 +20,8 @@ import statistics
 import time
 from pathlib import Path
 
+from _results import write_markdown
+
 from sim.engines import resolve_engine
 from sim.explore import Explorer
 from sim.report import notebook_setup, prepare
@@ -68,10 +70,7 @@ def main() -> None:
         "",
         f"First run (loads the compiled engine; once per kernel): {first:.2f} s. Target: a move redraws within 1 s.",
     ]
-    text = "\n".join(lines) + "\n"
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "explore.md").write_text(text)
-    print(text)
+    write_markdown("explore", lines)
 
 
 if __name__ == "__main__":

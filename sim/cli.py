@@ -297,6 +297,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "summary": _cmd_summary, "report": _cmd_report,
+            "notebook": _cmd_notebook, "batch": _cmd_batch, "compare": _cmd_compare}
+"""Subcommand name -> its function (argparse has already checked the name)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sim`` command; returns the exit code."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -305,19 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a bad flag (2, already reported in one line)
         return int(exc.code or 0)
     try:
-        if args.command == "validate":
-            return _cmd_validate(args)
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "report":
-            return _cmd_report(args)
-        if args.command == "notebook":
-            return _cmd_notebook(args)
-        if args.command == "batch":
-            return _cmd_batch(args)
-        if args.command == "compare":
-            return _cmd_compare(args)
-        return _cmd_summary(args)
+        return COMMANDS[args.command](args)
     except InputError as exc:
         for pr in exc.problems:
             print(pr, file=sys.stderr)
