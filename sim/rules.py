@@ -246,9 +246,14 @@ def update_belief(p_hat, own_signal, published, rate, own_weight):
     return p_hat + rate * (evidence - p_hat)
 
 
-def update_norm(norm, peer_compliance, rate):
-    """Integrity norm (0-1) moves toward the sector's compliance at ``rate`` per month."""
-    return norm + rate * (peer_compliance - norm)
+def update_norm(norm, peer_compliance, rate, publicity):
+    """Integrity norm (0-1): toward the sector's compliance at ``rate`` per month, then toward 1 by ``publicity``.
+
+    ``publicity`` (share/month, clauses 14-15) closes that share of the remaining gap to a full norm;
+    0 leaves the peer rule alone. Both steps keep the norm within 0-1.
+    """
+    peer = norm + rate * (peer_compliance - norm)
+    return peer + publicity * (1.0 - peer)
 
 
 def stratified_counts(sizes, probs, capacity, rng):

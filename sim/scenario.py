@@ -237,6 +237,15 @@ class Entry(_Strict):
     exante_review: bool = P(True, None, None, "switch", "Refuse applicants with a blacklist record")
 
 
+class Publicity(_Strict):
+    """Integrity publicity and training (学习与宣传), clauses 14-15."""
+
+    intensity: float = P(
+        0.0, 0, 0.2, "share/month",
+        "Each month a merchant's integrity norm moves this share of the way toward 1, on top of peers' influence",
+    )
+
+
 class Policy(_Strict):
     """Policy levers: what the bureau decides."""
 
@@ -246,6 +255,7 @@ class Policy(_Strict):
     lists: Lists = Field(default_factory=Lists)
     incentives: Incentives = Field(default_factory=Incentives)
     entry: Entry = Field(default_factory=Entry)
+    publicity: Publicity = Field(default_factory=Publicity)
 
 
 # ---------------------------------------------------------------------------

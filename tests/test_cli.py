@@ -80,6 +80,8 @@ BAD = [
     (["run", "SCN", "--engine", "turbo"], "--engine"),
     (["run", "SCN", "--set", "policy.tiers.A=200"], "policy.tiers.A"),
     (["run", "SCN", "--set", "policy.nothing=1"], "policy.nothing"),
+    (["run", "SCN", "--set", "policy.publicity.intensity=0.5"], "policy.publicity.intensity: 0.5"),
+    (["run", "SCN", "--set", "policy.publicity.intensity=loud"], "policy.publicity.intensity: loud"),
     (["run", "SCN", "--set", "population.type_mix.honest=0.9"], "population.type_mix"),
     (["run", str(ROOT / "no_such.yaml")], "no_such.yaml"),
     (["validate", str(ROOT / "no_such.yaml")], "no_such.yaml"),

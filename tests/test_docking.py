@@ -64,7 +64,7 @@ SCENARIOS: dict[str, dict] = {
     # full information, unpublished results, risk aversion, a market ban, fragile honesty
     "stress_behaviour": {
         "base": "strict_enforcement.yaml",
-        "policy": {"inspection": {"publish_results": False}},
+        "policy": {"inspection": {"publish_results": False}, "publicity": {"intensity": 0.03}},
         "behaviour": {"risk_aversion": 1.0, "learning": {"full_information": True},
                       "social": {"honest_collapse_norm": 0.6, "norm_adaptation_rate": 0.2}},
     },

@@ -167,6 +167,23 @@ def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share(e
     assert _mean_last(res, "compliance_rate_strategic") < 0.05
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_publicity_keeps_honest_merchants_honest_when_norms_would_collapse(engine):
+    """Clauses 14-15: with weak starting norms that peers drag below the collapse point, honest merchants
+    turn strategic and violate; integrity publicity (0.1 a month toward a full norm) keeps them honest.
+    The two outcomes are ~0.0 and ~0.9 (3 replications, 500 merchants); thresholds 0.1 and 0.5 leave
+    room for replication noise many times over."""
+    over = dict(behaviour={"social": {"initial_norm_mean": 0.5, "honest_collapse_norm": 0.6,
+                                      "norm_adaptation_rate": 0.1}},
+                population={"merchants": 500, "months": 36})
+    off = run_scenario(small("baseline.yaml", **over), reps=3, seed=1, engine=engine, progress=False)
+    on = run_scenario(small("baseline.yaml", policy={"publicity": {"intensity": 0.1}}, **over), reps=3, seed=1,
+                      engine=engine, progress=False)
+    assert _mean_last(off, "compliance_rate_honest") < 0.1
+    assert _mean_last(on, "compliance_rate_honest") > 0.5
+    assert _mean_last(on, "compliance_rate") > _mean_last(off, "compliance_rate") + 0.2
+
+
 def test_list_durations_respect_mofcom_caps_without_new_records():
     """No merchant stays on the key-attention list (cap 24, here 6) or blacklist (cap 36, here 8) longer than
     its duration after its last recorded violation, and the population never changes through list moves."""

@@ -107,7 +107,14 @@ def test_learning_and_norms():
     # evidence = 0.3*0.8 + 0.7*0.02 = 0.254; new = 0.1 + 0.5 * (0.254 - 0.1) = 0.177
     assert R.update_belief(0.1, 0.8, 0.02, 0.5, 0.3) == pytest.approx(0.177)
     # norm 0.5 toward compliance 0.9 at rate 0.25 -> 0.6
-    assert R.update_norm(0.5, 0.9, 0.25) == pytest.approx(0.6)
+    assert R.update_norm(0.5, 0.9, 0.25, 0.0) == pytest.approx(0.6)
+    # with publicity 0.1 (clauses 14-15): 0.6 + 0.1 * (1 - 0.6) = 0.64
+    assert R.update_norm(0.5, 0.9, 0.25, 0.1) == pytest.approx(0.64)
+    # publicity alone (no peer influence) raises a norm toward 1, never past it
+    x = np.full(3, 0.2)
+    for _ in range(200):
+        x = R.update_norm(x, 0.0, 0.0, 0.05)
+    assert np.all(x <= 1.0) and x[0] == pytest.approx(1 - 0.8 * 0.95**200)
 
 
 def test_revenue_and_harm():

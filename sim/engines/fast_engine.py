@@ -344,7 +344,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
      defiant_multiple, defiant_severe_mult, careless_rate, influence, collapse_norm, norm_rate, learn_rate,
      own_weight, severe_harm_multiple, fp_rate, appeal_prop, appeal_success, repair_prob, loss_minor,
      loss_severe, recovery, red_min, key_max, black_max, exit_score, exit_rate, banned_mult, cut_a, cut_b,
-     cut_c) = policy_f
+     cut_c, publicity) = policy_f
     (red_on, key_on, black_on, ban, full_info, repeat_n, repeat_window, black_months, key_months,
      delay, red_clean, repair_on, repair_min_listed, repair_between, repair_max36, n_inspectors,
      has_next) = policy_i
@@ -365,7 +365,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
         if f & NEW:
             f &= ~NEW
         elif now > 0:
-            norm[i] = _update_norm(norm[i], peer_prev[s], norm_rate)
+            norm[i] = _update_norm(norm[i], peer_prev[s], norm_rate, publicity)
         stratum = tier[i] * 4 + ls
         # -- decide
         is_red = ls == _RED
@@ -599,7 +599,7 @@ def _pack(p: Params) -> tuple[tuple, tuple, float]:
          L.blacklist.appeal_success_probability, L.repair.application_probability, pol.penalties.score_loss_minor,
          pol.penalties.score_loss_severe, pol.penalties.monthly_score_recovery, L.red.min_score,
          L.key_attention.max_score, L.blacklist.max_score, exit_score, pop.exit_rate_per_month,
-         pop.banned_exit_multiplier, *p.cuts)
+         pop.banned_exit_multiplier, *p.cuts, pol.publicity.intensity)
     i = (red_on, key_on, black_on, ban, bool(beh.learning.full_information), L.blacklist.repeat_violations,
          L.blacklist.repeat_window_months, L.blacklist.duration_months, L.key_attention.duration_months,
          L.blacklist.recognition_delay_months, L.red.clean_months, bool(L.repair.enabled),

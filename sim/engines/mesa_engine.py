@@ -231,7 +231,7 @@ class Merchant(mesa.Agent):
         own_weight = beh.learning.own_weight if m.scn.policy.inspection.publish_results else 1.0
         self.p_hat = float(R.update_belief(self.p_hat, self.own_signal, published, beh.learning.rate, own_weight))
         self.norm = float(R.update_norm(self.norm, m.peer_compliance[self.sector],
-                                        beh.social.norm_adaptation_rate))
+                                        beh.social.norm_adaptation_rate, m.scn.policy.publicity.intensity))
 
     def update_tier(self) -> None:
         """Public credit evaluation: tier from the current score."""
