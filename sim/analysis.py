@@ -40,7 +40,6 @@ DERIVED = {
 UNITS = {m.name: m.unit for m in METRICS} | {k: v[0] for k, v in DERIVED.items()}
 """Unit of every metric and derived indicator."""
 
-BETTER = {m.name: m.better for m in METRICS} | {k: v[1] for k, v in DERIVED.items()}
 
 TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("target.full_process", ("checks_per_merchant_year", "hit_rate", "burden_on_compliant")),
@@ -153,7 +152,7 @@ def paired(base: pd.DataFrame, alt: pd.DataFrame) -> pd.DataFrame:
         pooled = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if len(a) > 1 else math.nan
         rows[col] = {
             "base": bm, "alt": am, "diff": diff, "lo": lo, "hi": hi,
-            "rel": diff / bm if bm not in (0.0,) and not math.isnan(bm) else math.nan,
+            "rel": diff / bm if bm else math.nan,  # NaN base stays NaN
             "effect": diff / pooled if pooled and pooled > 0 else math.nan,
             "n": int(len(a)),
             "sign": int(np.sign(diff)) if len(a) > 1 and (lo > 0 or hi < 0) else 0,

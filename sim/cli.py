@@ -139,6 +139,11 @@ def format_table(columns: dict[str, dict]) -> str:
             else:
                 row.append(f"{_fmt(cell['mean'])} [{_fmt(cell['lo'])}, {_fmt(cell['hi'])}]")
         rows.append(row)
+    return _text_table(rows)
+
+
+def _text_table(rows: list[list[str]]) -> str:
+    """Left-aligned columns, the first row a header underlined with dashes."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -288,10 +293,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                      f"{_fmt(r['diff'])} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]{mark}",
                      "-" if r["rel"] != r["rel"] else f"{100 * r['rel']:+.1f}%",
                      "-" if r["effect"] != r["effect"] else f"{r['effect']:+.2f}", str(int(r["n"]))])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    print("\n".join(lines))
+    print(_text_table(rows))
     print("paired by (sample point, replication) over common random numbers; 95% t-interval of the mean difference;"
           " d = difference / pooled SD")
     return 0

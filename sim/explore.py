@@ -36,8 +36,8 @@ LEVERS: tuple[tuple[str, str], ...] = tuple(
        ("policy.incentives.joint_punishment_multiplier", "incentives")])
 """The levers the explorer offers: (parameter path, tab)."""
 
-TABS = {"checks": ("抽查比例和频次", "Sampling ratio and frequency"), "tiers": ("信用等级划分", "Tier cut-offs"),
-        "lists": ("红黑名单", "Lists"), "incentives": ("联合奖惩", "Joint reward and punishment")}
+TABS = ("checks", "tiers", "lists", "incentives")
+"""Tabs of the explorer, in order (titles: ``tab.<name>`` in :mod:`sim.i18n`)."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class Explorer:
         tabs = w.Tab(children=[w.VBox([c for lv, c in zip(self.levers, controls.values()) if lv.tab == tab])
                                for tab in TABS])
         for i, tab in enumerate(TABS):
-            tabs.set_title(i, TABS[tab][0 if lang == "zh" else 1])
+            tabs.set_title(i, t(f"tab.{tab}", lang))
         self.controls = controls
         redraw()
         return w.VBox([tabs, status, out_fig, w.HTML(f"<h3>{t('head.settings', lang)}</h3>"), out_table])

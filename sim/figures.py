@@ -42,8 +42,10 @@ def style() -> str:
 def axis_label(name: str, lang: str) -> str:
     """A metric's name with its unit (shares have none: their axis is in %)."""
     unit = UNITS[name]
-    return metric_label(name, lang) if unit == "share" else f"{metric_label(name, lang)}（{t('unit.' + unit, lang)}）" \
-        if lang == "zh" else f"{metric_label(name, lang)} ({t('unit.' + unit, lang)})"
+    if unit == "share":
+        return metric_label(name, lang)
+    open_, close = ("（", "）") if lang == "zh" else (" (", ")")
+    return f"{metric_label(name, lang)}{open_}{t('unit.' + unit, lang)}{close}"
 
 
 def percent_axis(ax, name: str) -> None:

@@ -112,7 +112,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "label.scenario": ("情景", "Scenario"),
     "label.baseline": ("基准情景", "Baseline"),
     "label.file": ("文件", "File"),
-    "label.hash": ("哈希", "Hash"),
     "label.description": ("说明", "Description"),
     "label.date": ("日期", "Date"),
     "label.code_version": ("代码版本", "Code version"),
@@ -140,8 +139,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "label.changed": ("已修改", "changed"),
     "label.list_shares": ("名单占比", "List shares"),
     "label.band": ("阴影为95%区间", "shaded: 95% interval"),
-    "label.per_month_checks": ("每月抽查次数", "Spot checks a month"),
-    "label.per_month_burden": ("每月对守法市场主体的抽查", "Checks of compliant merchants a month"),
     "label.relative_to_baseline": ("相对基准情景的变化（%）", "Change against the baseline (%)"),
     "label.not_distinguishable": ("无法区分", "not distinguishable"),
     "note.window": ("汇总值为最后12个月的平均值，取各次重复的均值及其95%置信区间。",
@@ -153,9 +150,6 @@ TEXT: dict[str, tuple[str, str]] = {
                          "Behavioural parameters are not yet calibrated on field data: read the results as "
                          "directions and orders of magnitude, not forecasts."),
     "note.arrows": ("↑ ↓：与基准情景的配对差异，其95%区间不含零。", "↑ ↓: paired difference from the baseline whose 95% interval excludes zero."),
-    "note.effect": ("效应量为差异除以两情景各次重复值的合并标准差。",
-                    "Effect size: the difference divided by the pooled standard deviation of the replications."),
-    # --- summary sentences ---------------------------------------------------------------------------------
     "sent.base": ("基准情景“{base}”下，最后12个月的合规率为{value}，每月抽查{checks}次。",
                   "Under the baseline \"{base}\", compliance over the last 12 months is {value}, with {checks} "
                   "spot checks a month."),
@@ -189,6 +183,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "sent.no_alternative": ("本报告只有一个情景，没有可比较的备选情景。",
                             "This report has one scenario and no alternative to compare."),
     # --- explore notebook --------------------------------------------------------------------------------
+    "tab.checks": ("抽查比例和频次", "Sampling ratio and frequency"),
+    "tab.tiers": ("信用等级划分", "Tier cut-offs"),
+    "tab.lists": ("红黑名单", "Lists"),
+    "tab.incentives": ("联合奖惩", "Joint reward and punishment"),
     "explore.invalid": ("设置无效", "Settings not valid"),
     "explore.running": ("计算中……", "running..."),
     "explore.seconds": ("用时{seconds:.2f}秒", "{seconds:.2f} s"),
