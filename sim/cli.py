@@ -22,7 +22,12 @@ EXIT_BAD_INPUT = 2
 
 TABLE_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "burden_on_compliant",
                  "inspection_cost", "consumer_harm", "red_list_share", "key_attention_share", "blacklist_share",
-                 "wrongful_listings", "capacity_shortfall")
+                 "wrongful_listings", "capacity_shortfall",
+                 # the plan's other instruments (clauses 2, 3, 8, 9) and the 2022 targets' indicators
+                 "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
+                 "objections", "records_overturned", "wrongly_listed", "demand_lost_to_disclosure", "credit_demand",
+                 "association_members", "association_sanctions", "consumer_satisfaction", "integrity_awareness",
+                 "full_process_share")
 
 
 class _Parser(argparse.ArgumentParser):

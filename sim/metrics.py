@@ -16,8 +16,8 @@ import numpy as np
 from sim.rules import BLACK, KEY, RED
 from sim.scenario import SECTORS, TIERS, TYPES
 
-__all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_METRICS", "BREAKDOWNS", "TALLY_COLUMNS", "GROUP_OFFSETS", "N_GROUPS",
-           "tally", "month_record"]
+__all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_COUNTS", "GROUP_METRICS", "BREAKDOWNS", "TALLY_COLUMNS",
+           "SUM_COLUMNS", "GROUP_OFFSETS", "N_GROUPS", "tally", "month_record"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,26 @@ METRICS: tuple[Metric, ...] = (
     Metric("exits", "merchants/month", "Merchants that left the market", None),
     Metric("merchants", "merchants", "Merchants in the population (trading or banned)", None),
     Metric("incentive_value", "CNY/month", "Fast-track value paid out to red-listed merchants", None),
+    Metric("commitments_signed", "commitments/month", "Credit commitments signed for fast approval (clause 2)", None),
+    Metric("false_commitments", "commitments/month", "Commitments signed by applicants that do not meet the conditions",
+           "lower"),
+    Metric("commitment_breaches", "commitments/month", "False commitments found by verification and recorded", None),
+    Metric("approval_days_saved", "days/month", "Approval time saved by commitments", "higher"),
+    Metric("objections", "objections/month", "Objections to recorded information (clause 3)", None),
+    Metric("records_overturned", "records/month", "Wrong records removed after an objection", None),
+    Metric("wrongly_listed", "merchants", "Merchants on the key-attention list or blacklist on a false record", "lower"),
+    Metric("demand_lost_to_disclosure", "CNY/month",
+           "Revenue merchants lose through disclosure of blacklisting and penalties", None),
+    Metric("credit_demand", "CNY/month", "Revenue good credit earns (red-list bonus, credit consumption)", None),
+    Metric("association_sanctions", "sanctions/month", "Sanctions industry associations impose on members (clause 9)",
+           None),
+    Metric("association_expulsions", "merchants/month", "Members refused further membership", None),
+    Metric("association_members", "merchants", "Merchants in an industry association", None),
+    Metric("association_cost", "CNY/month", "Associations' cost of archives and monitoring", None),
+    Metric("consumer_satisfaction", "share", "Share of consumer spending at merchants that complied", "higher"),
+    Metric("integrity_awareness", "share", "Mean integrity norm of merchants (0-1)", "higher"),
+    Metric("full_process_share", "share",
+           "Share of trading merchants under before-, in- and after-process credit supervision", "higher"),
 ) + tuple(
     Metric(f"tier_share_{t}", "share", f"Share of merchants in tier {t}", None) for t in TIERS
 ) + tuple(
@@ -66,11 +86,14 @@ METRICS: tuple[Metric, ...] = (
 
 COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
             "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
-            "incentive_value")
+            "incentive_value", "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
+            "objections", "records_overturned", "association_sanctions", "association_expulsions",
+            "full_process_share")
 """Counts an engine keeps for each month besides the tally (see :func:`month_record`)."""
 
-GROUP_METRICS = ("merchants", "operating", "violations", "inspections", "burden_on_compliant",
-                 "detections", "consumer_harm", "red", "key_attention", "blacklist", "compliance_rate")
+GROUP_COUNTS = ("merchants", "operating", "violations", "inspections", "burden_on_compliant",
+                "detections", "consumer_harm", "red", "key_attention", "blacklist")
+GROUP_METRICS = GROUP_COUNTS + ("compliance_rate", "consumer_satisfaction", "integrity_awareness")
 """Columns of the per-sector, per-tier and per-type breakdowns."""
 
 BREAKDOWNS = {"sector": SECTORS, "tier": TIERS, "type": TYPES}
@@ -78,8 +101,14 @@ BREAKDOWNS = {"sector": SECTORS, "tier": TIERS, "type": TYPES}
 
 TALLY_COLUMNS = ("merchants", "operating", "violations", "severe_violations", "compliant", "inspections",
                  "burden_on_compliant", "detections", "false_positives", "consumer_harm", "fines",
-                 "red", "key_attention", "blacklist")
-"""Columns of a month's tally: counts of merchants (or CNY for harm and fines) per group."""
+                 "red", "key_attention", "blacklist", "revenue", "revenue_compliant", "demand_lost",
+                 "credit_demand", "norm", "wrongly_listed", "members")
+"""Columns of a month's tally per group: counts of merchants; CNY for harm, fines, revenue (of trading
+merchants, after credit's effects on demand), demand lost and credit demand; the sum of integrity norms."""
+
+SUM_COLUMNS = ("consumer_harm", "fines", "revenue", "revenue_compliant", "demand_lost", "credit_demand", "norm",
+               "wrongly_listed", "members")
+"""Tally columns an engine adds up merchant by merchant (the others follow from each merchant's pattern)."""
 
 GROUP_OFFSETS = {"sector": 0, "tier": len(SECTORS), "type": len(SECTORS) + len(TIERS)}
 """Row of the first group of each breakdown in a tally (sectors, then tiers, then types)."""
@@ -87,7 +116,8 @@ GROUP_OFFSETS = {"sector": 0, "tier": len(SECTORS), "type": len(SECTORS) + len(T
 N_GROUPS = len(SECTORS) + len(TIERS) + len(TYPES)
 
 (T_MERCHANTS, T_OPERATING, T_VIOLATIONS, T_SEVERE, T_COMPLIANT, T_INSPECTIONS, T_BURDEN, T_DETECTIONS,
- T_FALSE_POSITIVES, T_HARM, T_FINES, T_RED, T_KEY, T_BLACK) = range(len(TALLY_COLUMNS))
+ T_FALSE_POSITIVES, T_HARM, T_FINES, T_RED, T_KEY, T_BLACK, T_REVENUE, T_REVENUE_COMPLIANT, T_DEMAND_LOST,
+ T_CREDIT_DEMAND, T_NORM, T_WRONGLY_LISTED, T_MEMBERS) = range(len(TALLY_COLUMNS))
 
 
 def tally(m: dict) -> np.ndarray:
@@ -98,7 +128,9 @@ def tally(m: dict) -> np.ndarray:
     m : dict of arrays
         Per merchant present this month: ``sector``, ``mtype``, ``tier``,
         ``list_state``, ``operating``, ``violated``, ``checked``, ``detected``
-        (true detections), ``false_positive``, ``severe``, ``harm`` and ``fine`` (CNY).
+        (true detections), ``false_positive``, ``severe``, ``harm`` and ``fine`` (CNY),
+        ``revenue`` (CNY, this month's after credit's effects; counted for trading merchants),
+        ``demand_lost`` and ``credit_demand`` (CNY), ``norm`` (0-1), ``wrongly_listed`` and ``member``.
 
     Row ``GROUP_OFFSETS[by] + i`` counts the merchants of group ``i`` of
     breakdown ``by``; each breakdown's rows add up to the whole population.
@@ -110,10 +142,12 @@ def tally(m: dict) -> np.ndarray:
     compliant = operating & ~violated
     checked = np.asarray(m["checked"], dtype=bool)
     ls = np.asarray(m["list_state"])
+    revenue = np.asarray(m["revenue"], dtype=np.float64) * operating
     cols = np.stack([
         np.ones(len(ls)), operating, violated, violated & np.asarray(m["severe"], dtype=bool), compliant, checked,
         checked & compliant, m["detected"], m["false_positive"], m["harm"], m["fine"],
-        ls == RED, ls == KEY, ls == BLACK,
+        ls == RED, ls == KEY, ls == BLACK, revenue, revenue * compliant, m["demand_lost"], m["credit_demand"],
+        m["norm"], m["wrongly_listed"], m["member"],
     ], axis=1).astype(np.float64)
     out = np.zeros((N_GROUPS, len(TALLY_COLUMNS)))
     for by, key in (("sector", m["sector"]), ("tier", m["tier"]), ("type", m["mtype"])):
@@ -128,7 +162,8 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den > 0 else float("nan")
 
 
-def month_record(t: np.ndarray, counters: dict, cost_per_check: float) -> tuple[dict, list[dict]]:
+def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_member: float = 0.0
+                 ) -> tuple[dict, list[dict]]:
     """Count one month from its tally.
 
     Parameters
@@ -140,9 +175,14 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float) -> tuple[
         requested checks not made: requested x (1 - capacity scale)),
         ``new_blacklistings``, ``new_key_listings``, ``wrongful_listings``,
         ``appeals``, ``appeals_won``, ``repairs``, ``entries``,
-        ``entries_refused``, ``exits``, ``incentive_value``.
+        ``entries_refused``, ``exits``, ``incentive_value``, ``commitments_signed``,
+        ``false_commitments``, ``commitment_breaches``, ``approval_days_saved``, ``objections``,
+        ``records_overturned``, ``association_sanctions``, ``association_expulsions``,
+        ``full_process_share`` (see :data:`METRICS` for units).
     cost_per_check : float
         CNY per check.
+    cost_per_member : float
+        Associations' CNY per member and month.
 
     Returns
     -------
@@ -175,10 +215,22 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float) -> tuple[
         "blacklist_share": _ratio(s[T_BLACK], n),
     }
     for k in ("new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won",
-              "repairs", "entries", "entries_refused", "exits"):
+              "repairs", "entries", "entries_refused", "exits", "commitments_signed", "false_commitments",
+              "commitment_breaches", "objections", "records_overturned", "association_sanctions",
+              "association_expulsions"):
         totals[k] = int(counters[k])
     totals["merchants"] = n
     totals["incentive_value"] = float(counters["incentive_value"])
+    totals["approval_days_saved"] = float(counters["approval_days_saved"])
+    totals["wrongly_listed"] = int(round(s[T_WRONGLY_LISTED]))
+    totals["demand_lost_to_disclosure"] = float(s[T_DEMAND_LOST])
+    totals["credit_demand"] = float(s[T_CREDIT_DEMAND])
+    members = int(round(s[T_MEMBERS]))
+    totals["association_members"] = members
+    totals["association_cost"] = members * cost_per_member
+    totals["consumer_satisfaction"] = _ratio(s[T_REVENUE_COMPLIANT], s[T_REVENUE])
+    totals["integrity_awareness"] = _ratio(s[T_NORM], n)
+    totals["full_process_share"] = float(counters["full_process_share"])
     o = GROUP_OFFSETS["tier"]
     for i, tier in enumerate(TIERS):
         totals[f"tier_share_{tier}"] = _ratio(t[o + i, T_MERCHANTS], n)
@@ -192,8 +244,10 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float) -> tuple[
         o = GROUP_OFFSETS[by]
         for i, g in enumerate(names):
             row = {"by": by, "group": g}
-            for c in GROUP_METRICS[:-1]:
+            for c in GROUP_COUNTS:
                 row[c] = float(t[o + i, col[c]])
             row["compliance_rate"] = _ratio(t[o + i, T_COMPLIANT], t[o + i, T_OPERATING])
+            row["consumer_satisfaction"] = _ratio(t[o + i, T_REVENUE_COMPLIANT], t[o + i, T_REVENUE])
+            row["integrity_awareness"] = _ratio(t[o + i, T_NORM], t[o + i, T_MERCHANTS])
             groups.append(row)
     return totals, groups

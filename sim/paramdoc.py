@@ -25,8 +25,14 @@ def parameters_markdown() -> str:
     for r in parameter_table():
         if r["path"] in ("name", "description"):
             continue
-        rng = "true / false" if r["unit"] == "switch" else f"{r['lo']:g} – {r['hi']:g}"
-        default = str(r["default"]).lower() if isinstance(r["default"], bool) else f"{r['default']:g}"
+        if r["unit"] == "switch":
+            rng = "true / false"
+        elif r["unit"] == "sector":
+            rng = "a sector name"
+        else:
+            rng = f"{r['lo']:g} – {r['hi']:g}"
+        d = r["default"]
+        default = str(d).lower() if isinstance(d, bool) else (d if isinstance(d, str) else f"{d:g}")
         lines.append(f"| `{r['path']}` | {default} | {r['unit']} | {rng} | {r['meaning']} |")
     return "\n".join(lines) + "\n"
 

@@ -13,16 +13,53 @@ import numpy as np
 from sim.rules import BLACK, KEY, RED, check_probability
 from sim.scenario import SECTORS, TIERS, TYPES, Scenario
 
-__all__ = ["Params", "compile_scenario", "draw_merchants", "N_STRATA", "stratum_of"]
+__all__ = ["Params", "compile_scenario", "draw_merchants", "N_STRATA", "stratum_of", "campaign_active",
+           "full_process_share"]
 
 N_LISTS = 4
-N_STRATA = len(TIERS) * N_LISTS
-"""Inspection strata: tier (A-D) x list state (none, red, key-attention, blacklist)."""
+N_STRATA = 2 * len(TIERS) * N_LISTS
+"""Inspection strata: special campaign or not x tier (A-D) x list state (none, red, key-attention, blacklist)."""
+
+FULL_PROCESS_MIN_CHECK = 0.0
+"""A merchant counts as under in-process supervision when its stratum's monthly check chance exceeds this."""
 
 
-def stratum_of(tier, list_state):
-    """Inspection stratum index (0-15) of a tier index (0-3) and list state (0-3)."""
-    return tier * N_LISTS + list_state
+def stratum_of(tier, list_state, in_campaign=0):
+    """Inspection stratum index (0-31) of a tier index (0-3), list state (0-3) and campaign flag (0/1)."""
+    return (in_campaign * len(TIERS) + tier) * N_LISTS + list_state
+
+
+def campaign_active(scn: Scenario, month: int) -> np.ndarray:
+    """Per sector (int8 0/1): whether a special campaign (clause 6) runs in the sector in ``month``."""
+    out = np.zeros(len(SECTORS), dtype=np.int8)
+    c = scn.policy.campaign
+    if c.enabled and month >= c.start_month:
+        since = month - c.start_month
+        if c.every_months > 0:
+            since %= c.every_months
+        out[SECTORS.index(c.sector)] = since < c.duration_months
+    return out
+
+
+def full_process_share(scn: Scenario, sizes: np.ndarray, probs: np.ndarray) -> float:
+    """Share (0-1) of trading merchants under full-process supervision (2022 target 1).
+
+    All three stages must be in force: before (ex-ante credit review or credit commitments), during
+    (the merchant's stratum has a monthly check chance ``probs``, after capacity, above zero) and
+    after (a red, key-attention or blacklist). ``sizes`` counts merchants per stratum; merchants
+    under a market ban do not trade and are left out.
+    """
+    pol = scn.policy
+    lists = pol.lists
+    before = pol.entry.exante_review or pol.commitments.enabled
+    after = lists.red.enabled or lists.key_attention.enabled or lists.blacklist.enabled
+    trading = np.ones(N_STRATA, dtype=bool)
+    if lists.blacklist.market_ban:
+        trading[[stratum_of(t, BLACK, c) for t in range(len(TIERS)) for c in (0, 1)]] = False
+    n = float(sizes[trading].sum())
+    if not (before and after) or n == 0:
+        return 0.0
+    return float(sizes[trading & (probs > FULL_PROCESS_MIN_CHECK)].sum()) / n
 
 
 @dataclass(frozen=True)
@@ -46,6 +83,15 @@ class Params:
     # per stratum monthly check probability before capacity (len N_STRATA)
     stratum_prob: np.ndarray
     cuts: tuple[float, float, float]
+    # per sector: red-list value (CNY/month) and demand bonus (share) with trade incentives (clauses 10-11),
+    # consumers' information (x, e-commerce traceability, clause 7), association membership (clause 9)
+    red_value: np.ndarray
+    red_bonus: np.ndarray
+    information: np.ndarray
+    association_share: np.ndarray
+    norm_boost: np.ndarray
+    # per tier: credit-consumption demand bonus (share of revenue, clause 8)
+    tier_bonus: np.ndarray
     severe_harm_multiple: float = 3.0
 
 
@@ -63,10 +109,35 @@ def compile_scenario(scn: Scenario) -> Params:
         r = getattr(ins.sampling_ratio, tier)
         c = getattr(ins.campaigns_per_year, tier)
         for s in range(N_LISTS):
-            probs[stratum_of(t, s)] = check_probability(r, c, factor[s])
-    if lists.blacklist.market_ban:
-        probs[[stratum_of(t, BLACK) for t in range(len(TIERS))]] = 0.0  # banned merchants do not trade
+            for camp, extra in ((0, 1.0), (1, scn.policy.campaign.check_factor)):
+                probs[stratum_of(t, s, camp)] = check_probability(r, c, factor[s] * extra)
+    if lists.blacklist.market_ban:  # banned merchants do not trade
+        probs[[stratum_of(t, BLACK, camp) for t in range(len(TIERS)) for camp in (0, 1)]] = 0.0
     arr = lambda name: np.array([getattr(s, name) for s in sectors], dtype=np.float64)  # noqa: E731
+    pol = scn.policy
+    n = len(SECTORS)
+    ec, tr = pol.ecommerce, pol.trade
+    detection = arr("detection_factor")
+    information = np.ones(n)
+    norm_boost = np.zeros(n)
+    red_value = np.full(n, pol.incentives.red_list_monthly_value)
+    red_bonus = np.full(n, pol.incentives.red_list_demand_bonus)
+    top = ins.detection_probability + ins.inspector_skill_spread
+    cap = 1.0 / top if top > 0 else np.inf  # archives cannot push a detection chance above 1
+    if ec.enabled:
+        e = SECTORS.index("ecommerce")
+        detection[e] = min(detection[e] * ec.archive_detection_multiplier, max(cap, detection[e]))
+        information[e] = ec.information_multiplier
+        norm_boost[e] = ec.pledge_norm_boost
+    if tr.enabled:
+        f = SECTORS.index("foreign_invested")
+        detection[f] = min(detection[f] * tr.investment_archive_detection_multiplier, max(cap, detection[f]))
+        red_value[SECTORS.index("foreign_trade")] += tr.credit_insurance_monthly_value
+        for name in ("foreign_trade", "service_trade"):
+            red_bonus[SECTORS.index(name)] += tr.trusted_counterparty_bonus
+    cc = pol.credit_consumption
+    tier_bonus = np.array([getattr(cc.demand_bonus, t) if cc.enabled else 0.0 for t in TIERS])
+    association = arr("association_share") if pol.associations.enabled else np.zeros(n)
     return Params(
         scenario=scn,
         months=scn.population.months,
@@ -78,12 +149,18 @@ def compile_scenario(scn: Scenario) -> Params:
         gain_share=arr("violation_gain"),
         harm=arr("consumer_harm"),
         severe_share=arr("severe_share"),
-        detection_factor=arr("detection_factor"),
+        detection_factor=detection,
         type_mix=np.array([getattr(scn.population.type_mix, t) for t in TYPES]),
         score_mean=np.array([getattr(scn.population.initial_score, t) for t in TYPES]),
         stratum_prob=probs,
         cuts=(scn.policy.tiers.A, scn.policy.tiers.B, scn.policy.tiers.C),
         severe_harm_multiple=scn.population.severe_harm_multiple,
+        red_value=red_value,
+        red_bonus=red_bonus,
+        information=information,
+        association_share=association,
+        norm_boost=norm_boost,
+        tier_bonus=tier_bonus,
     )
 
 
@@ -106,8 +183,11 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     Returns a dict of arrays: ``sector`` and ``mtype`` (int8 indices into
     SECTORS and TYPES), ``revenue`` (CNY/month, lognormal around the sector
     median), ``score`` (points, normal by type, clipped 0-100), ``norm``
-    (integrity norm 0-1). ``forced_type`` gives every merchant that type (used
-    for applicants with a blacklist record, who enter as defiant).
+    (integrity norm 0-1, plus the sector's integrity-pledge boost), ``member``
+    (bool: in the industry association; drawn only when associations are on,
+    so other scenarios' random streams are unchanged). ``forced_type`` gives
+    every merchant that type (used for applicants with a blacklist record, who
+    enter as defiant).
     """
     scn = p.scenario
     sector = _categorical(rng, p.sector_share, n)
@@ -118,5 +198,9 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     revenue = p.revenue_median[sector] * np.exp(p.revenue_sigma[sector] * rng.standard_normal(n))
     score = np.clip(p.score_mean[mtype] + scn.population.initial_score.sd * rng.standard_normal(n), 0, 100)
     soc = scn.behaviour.social
-    norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n), 0, 1)
-    return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm}
+    norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
+    if scn.policy.associations.enabled:
+        member = rng.random(n) < p.association_share[sector]
+    else:
+        member = np.zeros(n, dtype=bool)
+    return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member}

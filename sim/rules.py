@@ -29,7 +29,13 @@ __all__ = [
     "exit_hazard",
     "consequence_ratio",
     "blacklist_if_recorded",
+    "credit_bonus",
+    "demand_kept",
     "effective_revenue",
+    "penalty_published",
+    "association_sanction",
+    "commits_falsely",
+    "drop_record",
     "consumer_harm",
     "fine_due",
     "score_after",
@@ -150,26 +156,93 @@ def blacklist_if_recorded(severe_share, records_in_window_now, repeat_violations
 
 def consequence_ratio(p_blacklist, duration_months, profit_margin, gain_share, demand_loss,
                       joint_multiplier, is_red, red_months, red_value, red_bonus, revenue,
-                      consequence_weight):
-    """List consequences of a recorded violation, in units of the month's gain.
+                      consequence_weight, publication_months, publication_loss, tier_bonus_drop,
+                      horizon_months):
+    """Consequences of a recorded violation beyond the fine, in units of the month's gain.
 
     * blacklist: ``p_blacklist * duration * margin * demand_loss * joint_multiplier / gain_share``
       (profit lost each month listed, multiplied by joint punishment; the
       revenue cancels because profit and gain are both shares of revenue);
     * red list: a red merchant loses ``red_value + red_bonus * margin * revenue``
-      a month for ``red_months`` (the clean period to regain it).
+      a month for ``red_months`` (the clean period to regain it);
+    * disclosure (clause 3): ``publication_months * margin * publication_loss / gain_share``, the profit
+      lost while the penalty is published (``publication_loss``: share of demand, 0 when not published);
+    * credit consumption (clause 8): ``horizon_months * margin * tier_bonus_drop / gain_share``, the profit
+      on the extra demand lost by falling a tier (``tier_bonus_drop``: share of revenue).
 
     The sum is weighted by ``consequence_weight`` (0-1: myopia). Money in CNY.
     """
     gain = gain_share * revenue
     black = p_blacklist * duration_months * profit_margin * demand_loss * joint_multiplier / gain_share
     red = is_red * red_months * (red_value + red_bonus * profit_margin * revenue) / np.maximum(gain, 1e-9)
-    return consequence_weight * (black + red)
+    demand = (publication_months * publication_loss + horizon_months * tier_bonus_drop) * profit_margin / gain_share
+    return consequence_weight * (black + red + demand)
 
 
-def effective_revenue(revenue, is_red, is_black, red_bonus, black_loss):
-    """Monthly revenue (CNY) after the red-list demand bonus and blacklist demand loss."""
-    return revenue * (1.0 + red_bonus * is_red) * (1.0 - black_loss * is_black)
+def credit_bonus(is_red, red_bonus, tier_bonus, information):
+    """Extra demand that good credit earns, as a share of revenue.
+
+    The red-list bonus (``red_bonus`` when red-listed) plus the credit-consumption bonus of the
+    merchant's tier (``tier_bonus``, clause 8), times how much consumers see of a merchant's credit
+    (``information``, x; 1 by default, higher with e-commerce traceability, clause 7).
+    """
+    return information * (red_bonus * is_red + tier_bonus)
+
+
+def demand_kept(is_black, black_loss, published, publication_loss, information):
+    """Share (0-1) of demand a merchant keeps after disclosure of its blacklisting and published penalties.
+
+    ``black_loss`` and ``publication_loss`` are shares of demand lost, scaled by ``information`` (x)
+    and capped at 1; ``is_black`` and ``published`` (a penalty of the merchant's is published) are 0/1.
+    """
+    lost_black = np.minimum(1.0, information * black_loss) * is_black
+    lost_published = np.minimum(1.0, information * publication_loss) * published
+    return (1.0 - lost_black) * (1.0 - lost_published)
+
+
+def effective_revenue(revenue, bonus, kept):
+    """Monthly revenue (CNY) after credit's demand bonus (share) and the share of demand kept after disclosure."""
+    return revenue * (1.0 + bonus) * kept
+
+
+def penalty_published(now, last_record, publication_months, disclosure_on):
+    """Whether the merchant's last recorded penalty (month ``last_record``) is still published this month."""
+    return disclosure_on & (now - last_record < publication_months)
+
+
+def association_sanction(is_member, detection, sanction_multiple, risk_aversion):
+    """Expected association sanction of violating (clause 9), in units of gain: members only."""
+    return is_member * detection * sanction_multiple * (1.0 + risk_aversion)
+
+
+def commits_falsely(mtype, norm, collapse_norm, moral, check_share, penalty_multiple, risk_aversion,
+                    min_detection, deterrence_multiple):
+    """Whether an applicant that does not meet the conditions signs a credit commitment anyway (clause 2).
+
+    The gain is the approval; the sanction is ``check_share * penalty_multiple`` approvals (inflated
+    by risk aversion). A strategic applicant, or an honest one whose norm collapsed, signs falsely
+    when sanction plus moral cost (share of gain) is below 1; a defiant one unless the check share
+    reaches ``min_detection`` and the sanction ``deterrence_multiple``; honest and careless applicants
+    do not lie.
+    """
+    sanction = check_share * penalty_multiple * (1.0 + risk_aversion)
+    weighs = (mtype == STRATEGIC) | ((mtype == HONEST) & (norm < collapse_norm))
+    defiant_signs = (check_share < min_detection) | (sanction < deterrence_multiple)
+    return (weighs & (sanction + moral < 1.0)) | ((mtype == DEFIANT) & defiant_signs)
+
+
+def drop_record(r1, r2, r3, month):
+    """The last three record stamps (newest first) with the one at ``month`` removed (an upheld objection).
+
+    Returns ``(r1, r2, r3)``; the freed oldest place becomes :data:`NEVER`.
+    """
+    a = 1 * (r1 == month)
+    b = 1 * (r2 == month) * (1 - a)
+    c = 1 * (r3 == month) * (1 - a) * (1 - b)
+    n1 = r1 + a * (r2 - r1)
+    n2 = r2 + (a + b) * (r3 - r2)
+    n3 = r3 + (a + b + c) * (NEVER - r3)
+    return n1, n2, n3
 
 
 def consumer_harm(gain, harm_per_gain, severe, severe_multiple):
@@ -182,14 +255,15 @@ def fine_due(gain, fine_multiple):
     return fine_multiple * gain
 
 
-def score_after(score, recorded, severe, loss_minor, loss_severe, recovery):
+def score_after(score, recorded, severe, loss_minor, loss_severe, recovery, breach, loss_breach):
     """Credit score (0-100 points) after a month.
 
-    A recorded violation costs ``loss_minor`` or ``loss_severe`` points; a
-    month without one regains ``recovery`` points. Clipped to 0-100.
+    A recorded violation costs ``loss_minor`` or ``loss_severe`` points, a
+    false commitment found (``breach``) ``loss_breach`` more; a month with
+    neither regains ``recovery`` points. Clipped to 0-100.
     """
-    loss = recorded * (loss_minor + severe * (loss_severe - loss_minor))
-    gain = (1 - recorded) * recovery
+    loss = recorded * (loss_minor + severe * (loss_severe - loss_minor)) + breach * loss_breach
+    gain = (1 - recorded) * (1 - breach) * recovery
     return np.minimum(100.0, np.maximum(0.0, score - loss + gain))
 
 

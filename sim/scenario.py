@@ -246,6 +246,129 @@ class Publicity(_Strict):
     )
 
 
+class Commitments(_Strict):
+    """Credit commitments (信用承诺 / 告知承诺制), clause 2: fast approval on a signed promise, checked later."""
+
+    enabled: bool = P(False, None, None, "switch", "Offer notify-and-commit approvals")
+    application_rate: float = P(
+        0.02, 0, 1, "probability/month",
+        "Monthly chance that a merchant applies for a licence, subsidy, qualification or award",
+    )
+    approval_value: float = P(
+        5000.0, 0, 1e8, "CNY", "What an approval is worth to an applicant that does not meet its conditions"
+    )
+    days_saved: float = P(15.0, 0, 365, "days", "Approval time a commitment saves an applicant")
+    check_share: float = P(
+        0.1, 0, 1, "share", "Share of signed commitments the bureau verifies (a false one is then found)"
+    )
+    penalty_multiple: float = P(
+        3.0, 0, 100, "x approval value", "Penalty for a false commitment found, as a multiple of the approval value"
+    )
+    score_loss: float = P(10.0, 0, 100, "score points", "Score lost for a false commitment found (it goes on the record)")
+
+
+class Disclosure(_Strict):
+    """Credit disclosure of penalties (信用公示), clause 3 (check results: inspection.publish_results;
+    list status: incentives.blacklist_demand_loss)."""
+
+    enabled: bool = P(False, None, None, "switch", "Publish administrative penalties")
+    publication_months: int = P(
+        12, 3, 36, "months",
+        "Months a penalty stays published (发改办财金〔2019〕527号: general 3-12, serious 6-36)",
+    )
+    penalty_demand_loss: float = P(
+        0.05, 0, 1, "share of revenue", "Demand a merchant loses while a penalty of its is published"
+    )
+
+
+class Objections(_Strict):
+    """Objection handling (异议处理), clause 3: a wrong record can be contested and overturned."""
+
+    enabled: bool = P(False, None, None, "switch", "Accept objections to recorded information")
+    propensity: float = P(0.8, 0, 1, "probability", "Chance that a merchant with a wrong record objects")
+    delay_months: int = P(1, 1, 12, "months", "Months from objection to decision (20 days is a common deadline)")
+    success_probability: float = P(
+        0.8, 0, 1, "probability", "Chance that an objection to a wrong record is upheld and the record removed"
+    )
+
+
+class Associations(_Strict):
+    """Industry self-discipline (行业自律), clause 9: associations' archives, lists and sanctions."""
+
+    enabled: bool = P(False, None, None, "switch", "Associations monitor and sanction their members")
+    detection_probability: float = P(
+        0.1, 0, 1, "probability/month", "Chance that the association finds a member's violation in a month"
+    )
+    sanction_multiple: float = P(
+        2.0, 0, 100, "x monthly gain",
+        "Cost of an association sanction (warning, criticism, public condemnation) in gains of the month",
+    )
+    expel_after: int = P(
+        3, 1, 10, "sanctions", "Sanctions after which the association refuses membership (the member leaves)"
+    )
+    cost_per_member: float = P(20.0, 0, 1e6, "CNY/member/month", "Association's cost of keeping archives and monitoring")
+
+
+class Ecommerce(_Strict):
+    """E-commerce credit (电子商务), clause 7: platform archives, product traceability, integrity pledges."""
+
+    enabled: bool = P(False, None, None, "switch", "Platform credit archives, traceability and pledges in e-commerce")
+    archive_detection_multiplier: float = P(
+        1.25, 1, 3, "x", "Platform credit archives multiply inspectors' detection in e-commerce (capped at 1)"
+    )
+    information_multiplier: float = P(
+        1.5, 1, 3, "x", "Traceability multiplies how much consumers react to disclosed credit in e-commerce"
+    )
+    pledge_norm_boost: float = P(
+        0.05, 0, 0.5, "share", "Integrity pledge: added to e-commerce merchants' integrity norm when they enter"
+    )
+
+
+class TierBonus(_Strict):
+    """Extra demand by tier from credit consumption (share of revenue)."""
+
+    A: float = P(0.04, 0, 1, "share of revenue", "Extra demand for tier A merchants")
+    B: float = P(0.02, 0, 1, "share of revenue", "Extra demand for tier B merchants")
+    C: float = P(0.0, 0, 1, "share of revenue", "Extra demand for tier C merchants")
+    D: float = P(0.0, 0, 1, "share of revenue", "Extra demand for tier D merchants")
+
+
+class CreditConsumption(_Strict):
+    """Credit consumption (信用消费), clause 8: credit instead of deposits gives good credit a market value."""
+
+    enabled: bool = P(False, None, None, "switch", "Consumers buy on credit from good-credit merchants")
+    demand_bonus: TierBonus = Field(default_factory=TierBonus)
+
+
+class Trade(_Strict):
+    """Foreign trade, service trade and foreign investment (clauses 10-12)."""
+
+    enabled: bool = P(False, None, None, "switch", "Trade credit incentives and foreign-investment archives")
+    credit_insurance_monthly_value: float = P(
+        3000.0, 0, 1e7, "CNY/month", "Export credit insurance terms worth this to a red-listed foreign-trade merchant"
+    )
+    trusted_counterparty_bonus: float = P(
+        0.05, 0, 1, "share of revenue",
+        "Extra demand for a red-listed service-trade or foreign-trade merchant recommended as a trusted counterparty",
+    )
+    investment_archive_detection_multiplier: float = P(
+        1.2, 1, 3, "x", "Foreign-invested enterprise credit archives multiply inspectors' detection in that sector"
+    )
+
+
+class Campaign(_Strict):
+    """Special campaign (专项整治), clause 6: more checks in one sector for some months."""
+
+    enabled: bool = P(False, None, None, "switch", "Run a special campaign")
+    sector: str = P("refined_oil", None, None, "sector", "Sector the campaign targets (one of population.sectors)")
+    start_month: int = P(12, 0, 600, "month", "Month the (first) campaign starts (0 = first month)")
+    duration_months: int = P(3, 1, 600, "months", "Months a campaign lasts")
+    every_months: int = P(0, 0, 600, "months", "Months between campaign starts (0: once)")
+    check_factor: float = P(
+        3.0, 1, 100, "x tier ratio", "Multiplier on the sampling ratio for the sector's merchants during a campaign"
+    )
+
+
 class Policy(_Strict):
     """Policy levers: what the bureau decides."""
 
@@ -256,6 +379,14 @@ class Policy(_Strict):
     incentives: Incentives = Field(default_factory=Incentives)
     entry: Entry = Field(default_factory=Entry)
     publicity: Publicity = Field(default_factory=Publicity)
+    commitments: Commitments = Field(default_factory=Commitments)
+    disclosure: Disclosure = Field(default_factory=Disclosure)
+    objections: Objections = Field(default_factory=Objections)
+    associations: Associations = Field(default_factory=Associations)
+    ecommerce: Ecommerce = Field(default_factory=Ecommerce)
+    credit_consumption: CreditConsumption = Field(default_factory=CreditConsumption)
+    trade: Trade = Field(default_factory=Trade)
+    campaign: Campaign = Field(default_factory=Campaign)
 
 
 # ---------------------------------------------------------------------------
@@ -321,6 +452,12 @@ class Behaviour(_Strict):
         0.05, 0, 1, "probability/month", "Unintended violations per month of a careless merchant"
     )
     appeal_propensity: float = P(0.8, 0, 1, "probability", "Chance a blacklist candidate appeals")
+    unqualified_share: float = P(
+        0.2, 0, 1, "share", "Share of commitment applicants that do not meet the conditions they would promise"
+    )
+    planning_horizon_months: int = P(
+        36, 1, 120, "months", "Months ahead a merchant counts the demand it would lose by falling a tier"
+    )
     learning: Learning = Field(default_factory=Learning)
     social: Social = Field(default_factory=Social)
     defiant: Defiant = Field(default_factory=Defiant)
@@ -361,6 +498,9 @@ class SectorParams(_Strict):
     consumer_harm: float = P(1.5, 0, 100, "CNY per CNY gained", "Harm to consumers per unit of violation gain")
     severe_share: float = P(0.1, 0, 1, "share", "Share of violations that are severe")
     detection_factor: float = P(1.0, 0, 2, "x", "Multiplier on inspectors' detection probability in the sector")
+    association_share: float = P(
+        0.0, 0, 1, "share", "Share of the sector's merchants in its industry association (clause 9)"
+    )
 
 
 def _sector(share: float, rev: float, margin: float, gain: float, harm: float, severe: float) -> Any:
@@ -550,6 +690,9 @@ def cross_checks(scn: Scenario, source: str) -> list[Problem]:
     if d - ins.inspector_skill_spread < 0 or d + ins.inspector_skill_spread > 1:
         out.append(Problem(source, "policy.inspection.inspector_skill_spread", ins.inspector_skill_spread,
                            f"detection_probability ± spread must stay within 0-1 (detection_probability={d:g})"))
+    camp = scn.policy.campaign
+    if camp.sector not in SECTORS:
+        out.append(Problem(source, "policy.campaign.sector", camp.sector, "one of " + ", ".join(SECTORS)))
     for name, sec in scn.population.sectors:
         if d * sec.detection_factor > 1 + 1e-9 or (d + ins.inspector_skill_spread) * sec.detection_factor > 1 + 1e-9:
             out.append(Problem(source, f"population.sectors.{name}.detection_factor", sec.detection_factor,

@@ -14,9 +14,9 @@ equivalent engines fail this test anywhere is below 1% in total.
 
 Why that suffices, and power: with 40 replications a side and about 600 comparisons, a difference of
 1.3 between-replication standard deviations in any one metric is found with 90% power
-(:func:`detectable_shift`). At 300 merchants that is under 3 percentage points of compliance (one
-replication's last-year compliance varies by about 2 points), half the 6-point difference between
-the baseline and the plan that reports show. A mechanism
+(:func:`detectable_shift`). At 300 merchants that is under 3.5 percentage points of compliance (one
+replication's last-year compliance in shahe_plan varies by about 2.6 points), about half the 6.7-point
+difference between the baseline and the plan that reports show. A mechanism
 that one engine has and the other lacks moves its own metrics (repairs, appeals, listings, ...) by
 far more: ``test_docking_catches_a_mechanism_missing_from_one_engine`` removes one mechanism at a
 time from the fast engine and checks that docking fails. When a mechanism is added to one engine
@@ -138,7 +138,7 @@ def test_docking_has_the_stated_power():
     d = detectable_shift()
     assert d < 1.3, d
     m = mesa_means("shahe_plan")["compliance_rate @ last year"]
-    assert d * m.std(ddof=1) < 0.03, (d, m.std(ddof=1))
+    assert d * m.std(ddof=1) < 0.035, (d, m.std(ddof=1))
 
 
 @pytest.mark.parametrize("mechanism, change", [

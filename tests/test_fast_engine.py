@@ -9,7 +9,7 @@ from scipy import stats
 
 from sim import rules as R
 from sim.engines import fast_engine as F
-from sim.metrics import N_GROUPS, TALLY_COLUMNS, tally
+from sim.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
 from sim.runner import run_scenario
 from sim.scenario import SECTORS
 
@@ -63,15 +63,21 @@ def test_cell_and_pattern_counts_give_the_metrics_tally():
          "list_state": rng.integers(0, 4, n), "operating": operating, "violated": violated, "severe": severe,
          "checked": checked, "detected": detected, "false_positive": false_positive,
          "harm": np.where(violated, rng.random(n) * 1e4, 0.0),
-         "fine": np.where(detected | false_positive, rng.random(n) * 1e3, 0.0)}
+         "fine": np.where(detected | false_positive, rng.random(n) * 1e3, 0.0),
+         "revenue": np.where(operating, rng.random(n) * 1e5, 0.0), "demand_lost": rng.random(n) * 1e3,
+         "credit_demand": rng.random(n) * 1e3, "norm": rng.random(n), "wrongly_listed": rng.random(n) < 0.05,
+         "member": rng.random(n) < 0.3}
     cells = np.zeros((2, F.N_CELLS, F.N_PATTERNS), dtype=np.int32)  # two chunks, split arbitrarily
-    money = np.zeros((2, F.N_CELLS, 2))
+    money = np.zeros((2, F.N_CELLS, len(SUM_COLUMNS)))
     for i in range(n):
         c = i % 2
         cell = F._cell_of(m["sector"][i], m["tier"][i], m["mtype"][i])
         rec = bool(detected[i] or false_positive[i])
         cells[c, cell, F._pattern_of(operating[i], violated[i], severe[i], checked[i], rec, m["list_state"][i])] += 1
-        money[c, cell] += (m["harm"][i], m["fine"][i])
+        rev = m["revenue"][i]
+        money[c, cell] += (m["harm"][i], m["fine"][i], rev, rev * (operating[i] and not violated[i]),
+                           m["demand_lost"][i], m["credit_demand"][i], m["norm"][i], m["wrongly_listed"][i],
+                           m["member"][i])
     got = F._tally_from_cells(cells, money)
     assert got.shape == (N_GROUPS, len(TALLY_COLUMNS))
     np.testing.assert_allclose(got, tally(m), rtol=1e-12)
@@ -111,8 +117,10 @@ def test_rules_are_compiled_from_the_shared_source():
     names = {n for n in R.__all__ if callable(getattr(R, n))} - {"stratified_counts"}
     assert set(F.RULES) == names
     assert F.RULES["tier_of"](80.5, 90.0, 75.0, 60.0) == R.tier_of(80.5, 90.0, 75.0, 60.0) == 1
-    assert F.RULES["score_after"](80.5, True, True, 10.0, 30.0, 0.5) == R.score_after(80.5, True, True, 10.0, 30.0,
-                                                                                        0.5)
+    assert F.RULES["score_after"](80.5, True, True, 10.0, 30.0, 0.5, True, 10.0) == \
+        R.score_after(80.5, True, True, 10.0, 30.0, 0.5, True, 10.0)
+    assert F.RULES["commits_falsely"](R.STRATEGIC, 0.7, 0.3, 0.0, 0.1, 3.0, 0.0, 0.25, 3.0)
+    assert F.RULES["drop_record"](9, 7, 3, 7) == R.drop_record(9, 7, 3, 7)
     assert F.RULES["repair_eligible"](20, 10, True, R.NEVER, R.NEVER, 6, 12, 2)
-    assert F.RULES["consequence_ratio"](0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5) == \
-        pytest.approx(R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5), rel=1e-15)
+    args = (0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5, 12, 0.05, 0.02, 36)
+    assert F.RULES["consequence_ratio"](*args) == pytest.approx(R.consequence_ratio(*args), rel=1e-15)

@@ -47,10 +47,15 @@ def test_consequence_ratio_by_hand():
     # blacklist: p_bl 0.5 * 36 months * margin 0.1 * loss 0.3 * joint 1.5 / gain share 0.05 = 16.2 gains
     # red: 12 months * (2000 + 0.05 * 0.1 * 100000) / (0.05 * 100000) = 12 * 2500 / 5000 = 6 gains
     # weight 0.5 -> (16.2 + 6) / 2 = 11.1
-    c = R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.3, 1.5, 1, 12, 2000.0, 0.05, 100_000.0, 0.5)
+    c = R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.3, 1.5, 1, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.0, 0.0, 36)
     assert c == pytest.approx(11.1)
-    # not red, no blacklist risk: nothing
-    assert R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 1.0) == 0
+    # not red, no blacklist risk, nothing published, no tier bonus at stake: nothing
+    assert R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 1.0, 12, 0, 0, 36) == 0
+    # disclosure (clause 3): 12 months published * 0.05 demand lost * margin 0.1 / gain share 0.05 = 1.2 gains;
+    # credit consumption (clause 8): falling from A (4%) to B (2%) for 36 months: 36 * 0.02 * 0.1 / 0.05 = 1.44
+    # gains; weight 0.5 -> (1.2 + 1.44) / 2 = 1.32
+    c = R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.05, 0.02, 36)
+    assert c == pytest.approx(1.32)
 
 
 def test_blacklist_if_recorded():
@@ -64,11 +69,11 @@ def test_blacklist_if_recorded():
 
 def test_score_tier_and_windows():
     # 80 - 10 (minor) = 70; 80 - 30 (severe) = 50; clean month +0.5 -> 80.5; clipped at 0 and 100
-    assert R.score_after(80.0, 1, 0, 10, 30, 0.5) == 70
-    assert R.score_after(80.0, 1, 1, 10, 30, 0.5) == 50
-    assert R.score_after(80.0, 0, 0, 10, 30, 0.5) == 80.5
-    assert R.score_after(5.0, 1, 1, 10, 30, 0.5) == 0
-    assert R.score_after(99.9, 0, 0, 10, 30, 0.5) == 100
+    assert R.score_after(80.0, 1, 0, 10, 30, 0.5, 0, 10) == 70
+    assert R.score_after(80.0, 1, 1, 10, 30, 0.5, 0, 10) == 50
+    assert R.score_after(80.0, 0, 0, 10, 30, 0.5, 0, 10) == 80.5
+    assert R.score_after(5.0, 1, 1, 10, 30, 0.5, 0, 10) == 0
+    assert R.score_after(99.9, 0, 0, 10, 30, 0.5, 0, 10) == 100
     # tiers with cut-offs 90 / 75 / 60
     assert [int(R.tier_of(s, 90, 75, 60)) for s in (95, 90, 89.9, 75, 60, 59.9)] == [0, 0, 1, 1, 2, 3]
     np.testing.assert_array_equal(R.tier_of(np.array([95.0, 80, 65, 10]), 90, 75, 60), [0, 1, 2, 3])
@@ -118,8 +123,20 @@ def test_learning_and_norms():
 
 
 def test_revenue_and_harm():
-    assert R.effective_revenue(100.0, 1, 0, 0.05, 0.3) == pytest.approx(105.0)
-    assert R.effective_revenue(100.0, 0, 1, 0.05, 0.3) == pytest.approx(70.0)
+    # red bonus 5% -> 105; blacklisted with 30% loss -> 70
+    assert R.effective_revenue(100.0, R.credit_bonus(1, 0.05, 0.0, 1.0), R.demand_kept(0, 0.3, 0, 0.05, 1.0)) == \
+        pytest.approx(105.0)
+    assert R.effective_revenue(100.0, R.credit_bonus(0, 0.05, 0.0, 1.0), R.demand_kept(1, 0.3, 0, 0.05, 1.0)) == \
+        pytest.approx(70.0)
+    # credit consumption (clause 8): tier A bonus 4% on top of red 5%; traceability x1.5 (clause 7) -> 13.5%
+    assert R.credit_bonus(1, 0.05, 0.04, 1.5) == pytest.approx(0.135)
+    # blacklisted (30% x1.5 = 45%) with a published penalty (5% x1.5 = 7.5%): keeps 0.55 * 0.925 = 0.50875
+    assert R.demand_kept(1, 0.3, 1, 0.05, 1.5) == pytest.approx(0.50875)
+    # a loss scaled past 1 is capped: a market ban (loss 1) keeps nothing whatever the information
+    assert R.demand_kept(1, 1.0, 0, 0.0, 2.0) == 0.0
+    # penalty published for 12 months: recorded at month 5, still published at 16, not at 17; off: never
+    assert R.penalty_published(16, 5, 12, True) and not R.penalty_published(17, 5, 12, True)
+    assert not R.penalty_published(6, 5, 12, False)
     assert R.consumer_harm(1000.0, 1.5, 0, 3.0) == pytest.approx(1500.0)
     assert R.consumer_harm(1000.0, 1.5, 1, 3.0) == pytest.approx(4500.0)
     assert R.score_on_exit(30.0, 40.0) == 40 and R.score_on_exit(50.0, 40.0) == 50
@@ -157,3 +174,45 @@ def test_severe_share_and_exit_hazard():
     assert R.exit_hazard(0.005, True, 5.0) == pytest.approx(0.025)
     assert R.exit_hazard(0.005, False, 5.0) == pytest.approx(0.005)
     np.testing.assert_allclose(R.exit_hazard(0.005, np.array([True, False]), 5.0), [0.025, 0.005])
+
+
+def test_score_after_with_a_false_commitment():
+    # minor record (10) and a false commitment found (10): 80 - 20 = 60, no recovery
+    assert R.score_after(80.0, True, False, 10.0, 30.0, 0.5, True, 10.0) == pytest.approx(60.0)
+    # a false commitment alone: 80 - 10, no recovery that month
+    assert R.score_after(80.0, False, False, 10.0, 30.0, 0.5, True, 10.0) == pytest.approx(70.0)
+    # neither: recovery 0.5
+    assert R.score_after(80.0, False, False, 10.0, 30.0, 0.5, False, 10.0) == pytest.approx(80.5)
+
+
+def test_commits_falsely_by_type():
+    """Clause 2: an unqualified applicant weighs the approval against check share x penalty."""
+    args = dict(collapse_norm=0.3, check_share=0.1, penalty_multiple=3.0, risk_aversion=0.0,
+                min_detection=0.25, deterrence_multiple=3.0)
+    # strategic, no moral cost: sanction 0.1 * 3 = 0.3 < 1 -> signs falsely
+    assert R.commits_falsely(R.STRATEGIC, 0.7, moral=0.0, **args)
+    # moral cost 0.75: 0.3 + 0.75 >= 1 -> does not
+    assert not R.commits_falsely(R.STRATEGIC, 0.7, moral=0.75, **args)
+    # check share 0.34: 1.02 >= 1 -> does not
+    assert not R.commits_falsely(R.STRATEGIC, 0.7, moral=0.0, **{**args, "check_share": 0.34})
+    # honest with a holding norm and careless never lie; honest with a collapsed norm decides like strategic
+    assert not R.commits_falsely(R.HONEST, 0.7, moral=0.0, **args)
+    assert R.commits_falsely(R.HONEST, 0.2, moral=0.0, **args)
+    assert not R.commits_falsely(R.CARELESS, 0.0, moral=0.0, **args)
+    # defiant: deterred only when the check share reaches 0.25 and the sanction 3 approvals
+    assert R.commits_falsely(R.DEFIANT, 0.7, moral=0.9, **{**args, "check_share": 0.5})  # sanction 1.5 < 3
+    assert not R.commits_falsely(R.DEFIANT, 0.7, moral=0.0, **{**args, "check_share": 0.5, "penalty_multiple": 6})
+    got = R.commits_falsely(np.array([R.STRATEGIC, R.HONEST, R.DEFIANT]), np.array([0.7, 0.7, 0.7]), 0.3,
+                            np.zeros(3), 0.1, 3.0, 0.0, 0.25, 3.0)
+    assert got.tolist() == [True, False, True]
+
+
+def test_association_sanction_and_drop_record():
+    # clause 9: member, detection 0.1, sanction 2 gains, risk aversion 0.5 -> 0.3 gains; non-members 0
+    assert R.association_sanction(True, 0.1, 2.0, 0.5) == pytest.approx(0.3)
+    assert R.association_sanction(False, 0.1, 2.0, 0.5) == 0
+    # clause 3 objections: removing the record of month 7 from (9, 7, 3) leaves (9, 3, NEVER)
+    assert R.drop_record(9, 7, 3, 7) == (9, 3, R.NEVER)
+    assert R.drop_record(9, 7, 3, 9) == (7, 3, R.NEVER)
+    assert R.drop_record(9, 7, 3, 3) == (9, 7, R.NEVER)
+    assert R.drop_record(9, 7, 3, 5) == (9, 7, 3)  # not among the last three: nothing to remove

@@ -37,7 +37,7 @@ def test_design_paths_exist_and_every_parameter_has_unit_range_meaning():
         if r["path"] in ("name", "description"):
             continue
         assert r["unit"] and r["meaning"], r["path"]
-        if r["unit"] != "switch":
+        if r["unit"] not in ("switch", "sector"):
             assert r["lo"] is not None and r["hi"] is not None, r["path"]
             assert r["lo"] <= r["default"] <= r["hi"], r["path"]
 

@@ -40,6 +40,7 @@ import numpy as np
 from sim import rules as R
 from sim.metrics import (
     COUNTERS,
+    SUM_COLUMNS,
     GROUP_OFFSETS,
     N_GROUPS,
     T_BLACK,
@@ -47,8 +48,6 @@ from sim.metrics import (
     T_COMPLIANT,
     T_DETECTIONS,
     T_FALSE_POSITIVES,
-    T_FINES,
-    T_HARM,
     T_INSPECTIONS,
     T_KEY,
     T_MERCHANTS,
@@ -59,7 +58,7 @@ from sim.metrics import (
     TALLY_COLUMNS,
     month_record,
 )
-from sim.params import N_STRATA, Params, draw_merchants
+from sim.params import N_STRATA, Params, campaign_active, draw_merchants, full_process_share
 from sim.scenario import SECTORS
 
 __all__ = ["run", "State", "STATE_FIELDS", "CHUNK", "RULES", "bytes_per_merchant"]
@@ -76,7 +75,7 @@ STATE_FIELDS = (
     ("list_state", np.int8), ("revenue", np.float32), ("score", np.float32), ("norm", np.float32),
     ("p_hat", np.float32), ("list_since", np.int16), ("list_until", np.int16), ("pending_until", np.int16),
     ("r1", np.int16), ("r2", np.int16), ("r3", np.int16), ("months_clean", np.int16),
-    ("last_repair", np.int16), ("prev_repair", np.int16),
+    ("last_repair", np.int16), ("prev_repair", np.int16), ("objection_until", np.int16), ("strikes", np.int8),
 )
 """Per-slot state and dtypes. Months are int16 (scenarios run at most 600 months)."""
 
@@ -84,15 +83,24 @@ STATE_FIELDS = (
 CLEAN = 1       # no recorded violation since the merchant entered its current list
 WRONGFUL = 2    # the pending blacklist recognition rests on a false record
 NEW = 4         # entered this month: no norm update from last month is owed
+MEMBER = 8      # member of the sector's industry association
+WRONG_LIST = 16  # on the key-attention list or blacklist because of a false record
 
 BEFORE_START = 0xFFFF
 """Month number keying the draws made before month 0 (the exits that open the first month)."""
 
 # purposes of per-merchant random draws
-U_CARELESS, U_SEVERE, U_SELECT, U_INSPECTOR, U_DETECT, U_APPEAL, U_APPEAL_WON, U_REPAIR, U_EXIT = range(9)
+(U_CARELESS, U_SEVERE, U_SELECT, U_INSPECTOR, U_DETECT, U_APPEAL, U_APPEAL_WON, U_REPAIR, U_EXIT, U_APPLY,
+ U_QUALIFIED, U_VERIFY, U_OBJECT, U_OBJECTION_UPHELD, U_ASSOCIATION) = range(15)
 
 # integer counters kept per chunk
-K_NEW_BLACK, K_NEW_KEY, K_WRONGFUL, K_APPEALS, K_APPEALS_WON, K_REPAIRS, K_EXITS_NEXT, N_K = range(8)
+(K_NEW_BLACK, K_NEW_KEY, K_WRONGFUL, K_APPEALS, K_APPEALS_WON, K_REPAIRS, K_EXITS_NEXT, K_SIGNED, K_FALSE_COMMIT,
+ K_BREACHES, K_OBJECTIONS, K_OVERTURNED, K_SANCTIONS, K_EXPULSIONS, N_K) = range(15)
+
+# per-cell sums (CNY, norms, merchants), in sim.metrics.SUM_COLUMNS order
+(S_HARM, S_FINES, S_REVENUE, S_REVENUE_COMPLIANT, S_DEMAND_LOST, S_CREDIT_DEMAND, S_NORM, S_WRONGLY_LISTED,
+ S_MEMBERS) = range(len(SUM_COLUMNS))
+_SUM_TO_TALLY = np.array([TALLY_COLUMNS.index(c) for c in SUM_COLUMNS], dtype=np.int64)
 
 _RULE_NAMES = [n for n in R.__all__ if callable(getattr(R, n)) and n != "stratified_counts"]
 RULES = {n: numba.njit(inline="always", cache=True)(getattr(R, n)) for n in _RULE_NAMES}
@@ -110,6 +118,12 @@ _moral_cost = RULES["moral_cost"]
 _strategic_complies = RULES["strategic_complies"]
 _honest_complies = RULES["honest_complies"]
 _effective_revenue = RULES["effective_revenue"]
+_credit_bonus = RULES["credit_bonus"]
+_demand_kept = RULES["demand_kept"]
+_penalty_published = RULES["penalty_published"]
+_association_sanction = RULES["association_sanction"]
+_commits_falsely = RULES["commits_falsely"]
+_drop_record = RULES["drop_record"]
 _consumer_harm = RULES["consumer_harm"]
 _score_after = RULES["score_after"]
 _fine_due = RULES["fine_due"]
@@ -235,7 +249,7 @@ _CELL_GROUPS = _cell_groups()
 
 
 @numba.njit(cache=True)
-def _tally_from_cells_jit(cells, money, pattern_columns, cell_groups, n_groups):
+def _tally_from_cells_jit(cells, money, pattern_columns, cell_groups, n_groups, sum_to_tally):
     n_chunks, n_cells, n_patterns = cells.shape
     n_cols = pattern_columns.shape[1]
     out = np.zeros((n_groups, n_cols))
@@ -248,20 +262,19 @@ def _tally_from_cells_jit(cells, money, pattern_columns, cell_groups, n_groups):
                 for g in range(3):
                     for j in range(n_cols):
                         out[cell_groups[cell, g], j] += k * pattern_columns[pat, j]
-        harm = 0.0
-        fine = 0.0
-        for c in range(n_chunks):  # in chunk order: the same sum whatever the threads
-            harm += money[c, cell, 0]
-            fine += money[c, cell, 1]
-        for g in range(3):
-            out[cell_groups[cell, g], T_HARM] += harm
-            out[cell_groups[cell, g], T_FINES] += fine
+        for j in range(sum_to_tally.shape[0]):
+            total = 0.0
+            for c in range(n_chunks):  # in chunk order: the same sum whatever the threads
+                total += money[c, cell, j]
+            for g in range(3):
+                out[cell_groups[cell, g], sum_to_tally[j]] += total
     return out
 
 
 def _tally_from_cells(cells: np.ndarray, money: np.ndarray) -> np.ndarray:
-    """The :func:`sim.metrics.tally` table from per-chunk (cell, pattern) counts and per-cell money (CNY)."""
-    return _tally_from_cells_jit(cells, money, _PATTERN_COLUMNS, _CELL_GROUPS, N_GROUPS)
+    """The :func:`sim.metrics.tally` table from per-chunk (cell, pattern) counts and per-cell sums
+    (:data:`sim.metrics.SUM_COLUMNS`: CNY, norms, merchants)."""
+    return _tally_from_cells_jit(cells, money, _PATTERN_COLUMNS, _CELL_GROUPS, N_GROUPS, _SUM_TO_TALLY)
 
 
 # ---------------------------------------------------------------------------
@@ -289,7 +302,7 @@ def _recognise(base, ls, f, appeal_prop, appeal_success):
 
 
 @numba.njit(parallel=True, cache=True)
-def _exits_before_start(key, alive, list_state, tier, exit_rate, ban, banned_mult, counts, kcount):
+def _exits_before_start(key, alive, list_state, tier, sector, campaign, exit_rate, ban, banned_mult, counts, kcount):
     """Month 0 only: the exits that open the first month, and the strata counts of those who stay.
 
     Later months draw their exits at the end of the month before (in :func:`_chunk`), with the same rule.
@@ -305,17 +318,20 @@ def _exits_before_start(key, alive, list_state, tier, exit_rate, ban, banned_mul
                 alive[i] = 0
                 kcount[c, K_EXITS_NEXT] += 1
             else:
-                counts[c, tier[i] * 4 + ls] += 1
+                counts[c, (campaign[sector[i]] * 4 + tier[i]) * 4 + ls] += 1
 
 
 @numba.njit(parallel=True, cache=True)
 def _month(key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_check, counts_now, peer_prev,
-           cells, money, kcount, counts_next):
+           cells, money, kcount, counts_next, tier_bonus, campaign_now, campaign_next):
     """One month for every merchant slot (see the module docstring for the order), chunks in parallel.
 
     ``st`` is the tuple of state arrays in :data:`STATE_FIELDS` order;
     ``sector_f`` rows: margin, gain share, harm per gain, severe share,
-    detection factor; ``strata_f`` rows: true detection, published detection
+    detection factor, red-list value, red-list bonus, consumers' information;
+    ``tier_bonus`` the credit-consumption bonus per tier; ``campaign_now`` and
+    ``campaign_next`` the sectors under a special campaign this month and next;
+    ``strata_f`` rows: true detection, published detection
     (per stratum); ``policy_f``/``policy_i`` the scalar parameters (see
     :func:`_pack`). ``to_check[c, s]`` checks to make in chunk ``c``, stratum
     ``s``, among ``counts_now[c, s]`` merchants. Writes the chunk's cell
@@ -324,35 +340,40 @@ def _month(key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_chec
     """
     for c in numba.prange(counts_now.shape[0]):
         _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_check, counts_now, peer_prev,
-               cells, money, kcount, counts_next)
+               cells, money, kcount, counts_next, tier_bonus, campaign_now, campaign_next)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_check, counts_now, peer_prev,
-           cells, money, kcount, counts_next):
+           cells, money, kcount, counts_next, tier_bonus, campaign_now, campaign_next):
     """Chunk ``c`` of :func:`_month`, merchant by merchant."""
     (alive, flags, sector, mtype, tier, list_state, revenue, score, norm, p_hat, list_since, list_until,
-     pending_until, r1, r2, r3, months_clean, last_repair, prev_repair) = st
+     pending_until, r1, r2, r3, months_clean, last_repair, prev_repair, objection_until, strikes) = st
     margin = sector_f[0]
     gain_share = sector_f[1]
     harm_per_gain = sector_f[2]
     sector_severe = sector_f[3]
     det_factor = sector_f[4]
+    red_value_s = sector_f[5]
+    red_bonus_s = sector_f[6]
+    information = sector_f[7]
     true_det = strata_f[0]
     published = strata_f[1]
     (red_bonus, black_loss, joint_mult, red_value, cons_weight, fine_multiple, risk_aversion, defiant_min,
      defiant_multiple, defiant_severe_mult, careless_rate, influence, collapse_norm, norm_rate, learn_rate,
      own_weight, severe_harm_multiple, fp_rate, appeal_prop, appeal_success, repair_prob, loss_minor,
      loss_severe, recovery, red_min, key_max, black_max, exit_score, exit_rate, banned_mult, cut_a, cut_b,
-     cut_c, publicity) = policy_f
+     cut_c, publicity, pub_months, pen_loss, horizon, commit_rate, unqualified, check_share, commit_penalty,
+     approval_value, commit_loss, objection_prop, objection_success, assoc_detection, assoc_multiple) = policy_f
     (red_on, key_on, black_on, ban, full_info, repeat_n, repeat_window, black_months, key_months,
-     delay, red_clean, repair_on, repair_min_listed, repair_between, repair_max36, n_inspectors,
-     has_next) = policy_i
+     delay, red_clean, repair_on, repair_min_listed, repair_between, repair_max36, n_inspectors, disclosure_on,
+     commit_on, objections_on, objection_delay, expel_after, has_next) = policy_i
     n = alive.shape[0]
     left_k = to_check[c].copy()
     left_n = counts_now[c].copy()
     next_counts = np.zeros(N_STRATA, dtype=np.int64)
     n_black = n_key = n_wrongful = n_appeals = n_won = n_repairs = n_exits = 0
+    n_signed = n_false = n_breach = n_objections = n_overturned = n_sanctions = n_expelled = 0
     for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
         if alive[i] == 0:
             continue
@@ -366,17 +387,28 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
             f &= ~NEW
         elif now > 0:
             norm[i] = _update_norm(norm[i], peer_prev[s], norm_rate, publicity)
-        stratum = tier[i] * 4 + ls
+        stratum = (campaign_now[s] * 4 + tier[i]) * 4 + ls
         # -- decide
         is_red = ls == _RED
         is_black = ls == _BLACK
         operating = not (is_black and ban != 0)
         violated = False
         severe = False
+        breach = False
         gain = 0.0
         harm = 0.0
+        rev = 0.0
+        credit_demand = 0.0
+        demand_lost = 0.0
         if operating:
-            rev = _effective_revenue(np.float64(revenue[i]), is_red, is_black, red_bonus, black_loss)
+            info = information[s]
+            base_rev = np.float64(revenue[i])
+            published_pen = _penalty_published(now, r1[i], pub_months, disclosure_on)
+            bonus = _credit_bonus(is_red, red_bonus_s[s], tier_bonus[tier[i]], info)
+            kept = _demand_kept(is_black, black_loss, published_pen, pen_loss, info)
+            rev = _effective_revenue(base_rev, bonus, kept)
+            credit_demand = base_rev * bonus * kept
+            demand_lost = base_rev * (1.0 + bonus) - rev
             sev_share = _severe_share(sector_severe[s], mt == _DEFIANT, defiant_severe_mult)
             if mt == _CARELESS:
                 ok = not _careless_violates(_uniform(base, U_CARELESS), careless_rate)
@@ -389,9 +421,16 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                     ph = np.float64(p_hat[i])
                 n_rec = _records_in_window(r1[i], r2[i], r3[i], now, repeat_window)
                 p_bl = _blacklist_if_recorded(1.0 if is_black else sev_share, n_rec, repeat_n, black_on)
-                cons = _consequence_ratio(p_bl, black_months, margin[s], gain_share[s], black_loss, joint_mult,
-                                          is_red and red_on != 0, red_clean, red_value, red_bonus, rev, cons_weight)
-                sanction = _expected_sanction(ph, fine_multiple, cons, risk_aversion)
+                loss = loss_minor + sev_share * (loss_severe - loss_minor)
+                tier_after = _tier_of(max(0.0, np.float64(score[i]) - loss), cut_a, cut_b, cut_c)
+                cons = _consequence_ratio(p_bl, black_months, margin[s], gain_share[s], min(1.0, info * black_loss),
+                                          joint_mult, is_red and red_on != 0, red_clean, red_value_s[s],
+                                          info * red_bonus_s[s], rev, cons_weight, pub_months,
+                                          disclosure_on * min(1.0, info * pen_loss),
+                                          info * (tier_bonus[tier[i]] - tier_bonus[tier_after]), horizon)
+                sanction = (_expected_sanction(ph, fine_multiple, cons, risk_aversion)
+                            + _association_sanction((f & MEMBER) != 0, assoc_detection, assoc_multiple,
+                                                    risk_aversion))
                 if mt == _DEFIANT:
                     ok = _defiant_complies(ph, sanction, defiant_min, defiant_multiple)
                 else:
@@ -404,6 +443,20 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 severe = _uniform(base, U_SEVERE) < sev_share
                 gain = gain_share[s] * rev
                 harm = _consumer_harm(gain, harm_per_gain[s], severe, severe_harm_multiple)
+            # -- an approval on a credit commitment (Mesa: Merchant.apply_on_commitment)
+            if commit_on != 0 and _uniform(base, U_APPLY) < commit_rate:
+                signs = True
+                if _uniform(base, U_QUALIFIED) < unqualified:
+                    moral = _moral_cost(np.float64(norm[i]), influence, peer_prev[s])
+                    signs = _commits_falsely(mt, np.float64(norm[i]), collapse_norm, moral, check_share,
+                                             commit_penalty, risk_aversion, defiant_min, defiant_multiple)
+                    if signs:
+                        n_false += 1
+                        if _uniform(base, U_VERIFY) < check_share:
+                            breach = True
+                            n_breach += 1
+                if signs:
+                    n_signed += 1
         # -- inspect: sequential selection sampling within the chunk's stratum
         checked = False
         detected = False
@@ -424,19 +477,53 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
         # -- record
         recorded = detected or false_pos
         severe_rec = detected and severe
-        sc = _score_after(np.float64(score[i]), recorded, severe_rec, loss_minor, loss_severe, recovery)
+        sc = _score_after(np.float64(score[i]), recorded, severe_rec, loss_minor, loss_severe, recovery, breach,
+                          commit_loss)
         fine = 0.0
-        if recorded:
-            g = gain if detected else gain_share[s] * revenue[i]
-            fine = _fine_due(g, fine_multiple)
+        if recorded or breach:
+            if recorded:
+                g = gain if detected else gain_share[s] * revenue[i]
+                fine = _fine_due(g, fine_multiple)
+            if breach:
+                fine += _fine_due(approval_value, commit_penalty)
             r3[i] = r2[i]
             r2[i] = r1[i]
             r1[i] = now
             months_clean[i] = 0
             f &= ~CLEAN
+            if detected or breach:
+                f &= ~WRONG_LIST
+            elif (objections_on != 0 and objection_until[i] == _NEVER
+                  and _uniform(base, U_OBJECT) < objection_prop):
+                objection_until[i] = now + objection_delay
+                n_objections += 1
         else:
             months_clean[i] += 1
+        if (f & MEMBER) and violated and _uniform(base, U_ASSOCIATION) < assoc_detection:
+            strikes[i] += 1
+            n_sanctions += 1
+            if strikes[i] >= expel_after:
+                f &= ~MEMBER
+                n_expelled += 1
+        false_pos_only = false_pos and not breach
+        recorded_v = recorded
+        recorded = recorded or breach
         # -- lists
+        if objection_until[i] != _NEVER and now >= objection_until[i]:
+            record_month = objection_until[i] - objection_delay
+            objection_until[i] = _NEVER
+            if _uniform(base, U_OBJECTION_UPHELD) < objection_success:
+                n_overturned += 1
+                a1, a2, a3 = _drop_record(r1[i], r2[i], r3[i], record_month)
+                r1[i] = a1
+                r2[i] = a2
+                r3[i] = a3
+                sc = min(100.0, sc + loss_minor)
+                if pending_until[i] != _NEVER and (f & WRONGFUL):
+                    pending_until[i] = _NEVER
+                if (f & WRONG_LIST) and (ls == _KEY or ls == _BLACK):
+                    ls = _NONE
+                    f &= ~WRONG_LIST
         if pending_until[i] != _NEVER and now >= pending_until[i]:
             pending_until[i] = _NEVER
             ls, f, appealed, won = _recognise(base, ls, f, appeal_prop, appeal_success)
@@ -447,8 +534,10 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 list_until[i] = now + black_months
                 n_black += 1
                 n_wrongful += (f & WRONGFUL) != 0
+                f = (f | WRONG_LIST) if (f & WRONGFUL) else (f & ~WRONG_LIST)
         if (ls == _KEY or ls == _BLACK) and now >= list_until[i]:
             ls = _NONE
+            f &= ~WRONG_LIST
             sc = _score_on_exit(sc, exit_score)
         if ls == _BLACK and recorded:
             list_until[i] = now + black_months
@@ -470,12 +559,14 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                     list_until[i] = now + black_months
                     n_black += 1
                     n_wrongful += (f & WRONGFUL) != 0
+                    f = (f | WRONG_LIST) if (f & WRONGFUL) else (f & ~WRONG_LIST)
         if key_on != 0 and ls != _BLACK and _key_trigger(recorded, sc, key_max):
             if ls != _KEY:
                 ls = _KEY
                 list_since[i] = now
                 list_until[i] = now + key_months
                 f |= CLEAN
+                f = (f | WRONG_LIST) if false_pos_only else (f & ~WRONG_LIST)
                 n_key += 1
                 n_wrongful += false_pos
             elif recorded:
@@ -490,17 +581,29 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                                      repair_min_listed, repair_between, repair_max36)
                 and _uniform(base, U_REPAIR) < repair_prob):
             ls = _NONE
+            f &= ~WRONG_LIST
             sc = _score_on_exit(sc, exit_score)
             prev_repair[i] = last_repair[i]
             last_repair[i] = now
             n_repairs += 1
         # -- tally (tier before this month's update, lists after it, as Mesa's collect)
         cell = _cell_of(s, tier[i], mt)
-        cells[c, cell, _pattern_of(operating, violated, severe, checked, recorded, ls)] += 1
+        cells[c, cell, _pattern_of(operating, violated, severe, checked, recorded_v, ls)] += 1
         if violated:
-            money[c, cell, 0] += harm
+            money[c, cell, S_HARM] += harm
         if recorded:
-            money[c, cell, 1] += fine
+            money[c, cell, S_FINES] += fine
+        if operating:
+            money[c, cell, S_REVENUE] += rev
+            if not violated:
+                money[c, cell, S_REVENUE_COMPLIANT] += rev
+            money[c, cell, S_DEMAND_LOST] += demand_lost
+            money[c, cell, S_CREDIT_DEMAND] += credit_demand
+        money[c, cell, S_NORM] += norm[i]
+        if (f & WRONG_LIST) and (ls == _KEY or ls == _BLACK):
+            money[c, cell, S_WRONGLY_LISTED] += 1.0
+        if f & MEMBER:
+            money[c, cell, S_MEMBERS] += 1.0
         # -- learn (belief now; the norm at the start of next month), new tier
         pub = published[stratum] * det_factor[s]
         p_hat[i] = _update_belief(np.float64(p_hat[i]), own_signal, pub, learn_rate, own_weight)
@@ -514,7 +617,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 alive[i] = 0
                 n_exits += 1
             else:
-                next_counts[tier[i] * 4 + ls] += 1
+                next_counts[(campaign_next[s] * 4 + tier[i]) * 4 + ls] += 1
     counts_next[c] = next_counts
     kcount[c, K_NEW_BLACK] = n_black
     kcount[c, K_NEW_KEY] = n_key
@@ -523,6 +626,13 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
     kcount[c, K_APPEALS_WON] = n_won
     kcount[c, K_REPAIRS] = n_repairs
     kcount[c, K_EXITS_NEXT] = n_exits
+    kcount[c, K_SIGNED] = n_signed
+    kcount[c, K_FALSE_COMMIT] = n_false
+    kcount[c, K_BREACHES] = n_breach
+    kcount[c, K_OBJECTIONS] = n_objections
+    kcount[c, K_OVERTURNED] = n_overturned
+    kcount[c, K_SANCTIONS] = n_sanctions
+    kcount[c, K_EXPULSIONS] = n_expelled
 
 
 # ---------------------------------------------------------------------------
@@ -566,7 +676,7 @@ class State:
         """Put new merchants (a :func:`sim.params.draw_merchants` dict) into ``slots``."""
         a = self.a
         a["alive"][slots] = 1
-        a["flags"][slots] = NEW | CLEAN
+        a["flags"][slots] = (NEW | CLEAN) + MEMBER * d["member"].astype(np.uint8)
         a["sector"][slots] = d["sector"]
         a["mtype"][slots] = d["mtype"]
         a["tier"][slots] = tier
@@ -575,8 +685,10 @@ class State:
         a["score"][slots] = d["score"]
         a["norm"][slots] = d["norm"]
         a["p_hat"][slots] = p_hat0
-        for name in ("list_since", "list_until", "pending_until", "r1", "r2", "r3", "last_repair", "prev_repair"):
+        for name in ("list_since", "list_until", "pending_until", "r1", "r2", "r3", "last_repair", "prev_repair",
+                     "objection_until"):
             a[name][slots] = R.NEVER
+        a["strikes"][slots] = 0
         a["months_clean"][slots] = months_clean
 
 
@@ -599,12 +711,19 @@ def _pack(p: Params) -> tuple[tuple, tuple, float]:
          L.blacklist.appeal_success_probability, L.repair.application_probability, pol.penalties.score_loss_minor,
          pol.penalties.score_loss_severe, pol.penalties.monthly_score_recovery, L.red.min_score,
          L.key_attention.max_score, L.blacklist.max_score, exit_score, pop.exit_rate_per_month,
-         pop.banned_exit_multiplier, *p.cuts, pol.publicity.intensity)
+         pop.banned_exit_multiplier, *p.cuts, pol.publicity.intensity, pol.disclosure.publication_months,
+         pol.disclosure.penalty_demand_loss, beh.planning_horizon_months, pol.commitments.application_rate,
+         beh.unqualified_share, pol.commitments.check_share, pol.commitments.penalty_multiple,
+         pol.commitments.approval_value, pol.commitments.score_loss, pol.objections.propensity,
+         pol.objections.success_probability,
+         pol.associations.detection_probability if pol.associations.enabled else 0.0,
+         pol.associations.sanction_multiple)
     i = (red_on, key_on, black_on, ban, bool(beh.learning.full_information), L.blacklist.repeat_violations,
          L.blacklist.repeat_window_months, L.blacklist.duration_months, L.key_attention.duration_months,
          L.blacklist.recognition_delay_months, L.red.clean_months, bool(L.repair.enabled),
          L.repair.min_months_on_list, L.repair.min_months_between, L.repair.max_in_36_months,
-         pol.inspection.inspectors, True)
+         pol.inspection.inspectors, bool(pol.disclosure.enabled), bool(pol.commitments.enabled),
+         bool(pol.objections.enabled), pol.objections.delay_months, pol.associations.expel_after, True)
     return tuple(float(x) for x in f), tuple(int(x) for x in i), exit_score
 
 
@@ -636,7 +755,9 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
     pf, pi, _ = _pack(params)
     p_hat0 = float(scn.behaviour.learning.initial_perceived_detection)
     sector_f = np.stack([params.margin, params.gain_share, params.harm, params.severe_share,
-                         params.detection_factor]).astype(np.float64)
+                         params.detection_factor, params.red_value, params.red_bonus,
+                         params.information]).astype(np.float64)
+    tier_bonus = params.tier_bonus.astype(np.float64)
 
     state = State(params.merchants)
     for start in range(0, params.merchants, INIT_BLOCK):
@@ -655,14 +776,17 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
 
     counts = np.zeros((state.n_chunks(), N_STRATA), dtype=np.int64)
     kcount = np.zeros((state.n_chunks(), N_K), dtype=np.int64)
-    _exits_before_start(key, state.a["alive"], state.a["list_state"], state.a["tier"], pop.exit_rate_per_month,
-                        bool(pol.lists.blacklist.market_ban), pop.banned_exit_multiplier, counts, kcount)
+    campaign = campaign_active(scn, 0)
+    _exits_before_start(key, state.a["alive"], state.a["list_state"], state.a["tier"], state.a["sector"], campaign,
+                        pop.exit_rate_per_month, bool(pol.lists.blacklist.market_ban), pop.banned_exit_multiplier,
+                        counts, kcount)
     exits = int(kcount[:, K_EXITS_NEXT].sum())
     peer = np.full(len(SECTORS), scn.behaviour.social.initial_norm_mean)
     published = params.stratum_prob * ins.detection_probability
     records: list[dict] = []
     group_records: list[list[dict]] = []
     for now in range(params.months):
+        campaign_next = campaign_active(scn, now + 1)
         counters = dict.fromkeys(COUNTERS, 0)
         counters["exits"] = exits
         # entries through ex-ante review, into free slots
@@ -683,7 +807,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
             tier = R.tier_of(d["score"], *params.cuts)
             state.place(slots, d, tier, p_hat0, 0)
-            np.add.at(counts, (slots // CHUNK, tier * 4 + R.NONE), 1)
+            np.add.at(counts, (slots // CHUNK, (campaign[d["sector"]] * 4 + tier) * 4 + R.NONE), 1)
         counters["entries"] = n_new
         counters["entries_refused"] = refused
         # plan the checks
@@ -691,6 +815,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         per_stratum, requested, scale = R.stratified_counts(sizes, params.stratum_prob, ins.capacity_per_month, rng)
         counters["inspections_requested"] = requested
         counters["capacity_shortfall"] = requested * (1.0 - scale)
+        counters["full_process_share"] = full_process_share(scn, sizes, params.stratum_prob * scale)
         true_det = params.stratum_prob * scale * ins.detection_probability
         if ins.publish_results:
             published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability
@@ -698,12 +823,12 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         # the month
         n_chunks = state.n_chunks()
         cells = np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32)  # a chunk holds < 2**31 slots
-        money = np.zeros((n_chunks, N_CELLS, 2))
+        money = np.zeros((n_chunks, N_CELLS, len(SUM_COLUMNS)))
         kcount = np.zeros((n_chunks, N_K), dtype=np.int64)
         counts_next = np.zeros((n_chunks, N_STRATA), dtype=np.int64)
         _month(key, now, state.tuple(), sector_f, np.stack([true_det, published]), pf,
                pi[:-1] + (int(now + 1 < params.months),), skills, to_check, counts, peer, cells, money, kcount,
-               counts_next)
+               counts_next, tier_bonus, campaign, campaign_next)
         t = _tally_from_cells(cells, money)
         k = kcount.sum(axis=0)
         counters["new_blacklistings"] = int(k[K_NEW_BLACK])
@@ -712,9 +837,14 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         counters["appeals"] = int(k[K_APPEALS])
         counters["appeals_won"] = int(k[K_APPEALS_WON])
         counters["repairs"] = int(k[K_REPAIRS])
-        counters["incentive_value"] = t[_G_SECTOR:_G_SECTOR + _N_SECTORS, T_RED].sum() * \
-            pol.incentives.red_list_monthly_value
-        totals, groups = month_record(t, counters, ins.cost_per_check)
+        counters["incentive_value"] = float(t[_G_SECTOR:_G_SECTOR + _N_SECTORS, T_RED] @ params.red_value)
+        for name, j in (("commitments_signed", K_SIGNED), ("false_commitments", K_FALSE_COMMIT),
+                        ("commitment_breaches", K_BREACHES), ("objections", K_OBJECTIONS),
+                        ("records_overturned", K_OVERTURNED), ("association_sanctions", K_SANCTIONS),
+                        ("association_expulsions", K_EXPULSIONS)):
+            counters[name] = int(k[j])
+        counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
+        totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member)
         totals["month"] = now
         records.append(totals)
         group_records.append(groups)
@@ -723,6 +853,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         peer = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), peer)
         exits = int(k[K_EXITS_NEXT])
         counts = counts_next
+        campaign = campaign_next
         if on_month is not None:
             on_month()
     return records, group_records

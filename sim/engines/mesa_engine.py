@@ -4,12 +4,14 @@ Readable rather than fast. Every rule comes from :mod:`sim.rules`; this module
 only orders the phases of a month and keeps each merchant's state. A month:
 
 1. ``exit_and_entry``: merchants leave; applicants pass ex-ante credit review;
-2. ``plan_checks``: strata (tier x list), monthly check probabilities, capacity;
-3. merchants ``decide`` (in random order) to comply or violate;
+2. ``plan_checks``: strata (campaign x tier x list), monthly check probabilities, capacity;
+3. merchants ``decide`` (in random order) to comply or violate, and whether to
+   apply for an approval on a credit commitment (truthfully or not);
 4. ``inspect``: double-random draw of merchants and inspectors, detection;
-5. merchants ``update_record``: fines, score, record of violations;
-6. merchants ``update_lists``: blacklist recognition and appeal, expiry,
-   key-attention, red list, credit repair;
+5. merchants ``update_record``: fines, score, record of violations and of
+   false commitments found, objections to wrong records, association sanctions;
+6. merchants ``update_lists``: objection decisions, blacklist recognition and
+   appeal, expiry, key-attention, red list, credit repair;
 7. ``collect`` the month (metrics, sector compliance seen by peers);
 8. merchants ``learn``: perceived detection and integrity norm;
 9. merchants ``update_tier`` from the new score (the strata of the next month).
@@ -24,7 +26,7 @@ import numpy as np
 
 from sim import rules as R
 from sim.metrics import COUNTERS, month_record, tally
-from sim.params import N_STRATA, Params, draw_merchants, stratum_of
+from sim.params import N_STRATA, Params, campaign_active, draw_merchants, full_process_share, stratum_of
 
 __all__ = ["Merchant", "CreditModel", "run"]
 
@@ -39,11 +41,14 @@ class Merchant(mesa.Agent):
     ``list_state`` (:data:`sim.rules.NONE`/``RED``/``KEY``/``BLACK``) with
     ``list_since``/``list_until`` (months), a pending blacklist recognition,
     the months of the last three recorded violations, ``p_hat`` (perceived
-    monthly detection probability) and ``norm`` (integrity norm 0-1).
+    monthly detection probability), ``norm`` (integrity norm 0-1), industry
+    association membership and sanctions (``member``, ``strikes``), a pending
+    objection (``objection_until``, month) and whether its listing rests on a
+    false record (``wrong_list``).
     """
 
     def __init__(self, model: CreditModel, sector: int, mtype: int, revenue: float, score: float,
-                 norm: float, months_clean: int = 0) -> None:
+                 norm: float, member: bool = False, months_clean: int = 0) -> None:
         super().__init__(model)
         p = model.p
         self.sector = int(sector)
@@ -62,6 +67,10 @@ class Merchant(mesa.Agent):
         self.r1 = self.r2 = self.r3 = R.NEVER
         self.months_clean = int(months_clean)
         self.last_repair = self.prev_repair = R.NEVER
+        self.member = bool(member)
+        self.strikes = 0
+        self.objection_until = R.NEVER
+        self.wrong_list = False
         self.stratum = 0
         self._reset_month()
 
@@ -76,6 +85,10 @@ class Merchant(mesa.Agent):
         self.detected = False
         self.false_positive = False
         self.own_signal = 0.0
+        self.breach = False
+        self.revenue_now = 0.0
+        self.demand_lost = 0.0
+        self.credit_demand = 0.0
 
     # -- 3. decision -------------------------------------------------------
     def severe_share(self) -> float:
@@ -101,9 +114,15 @@ class Merchant(mesa.Agent):
         if is_black and pol.lists.blacklist.market_ban:
             self.operating = False
             return
-        rev = R.effective_revenue(self.revenue, is_red, is_black, pol.incentives.red_list_demand_bonus,
-                                  pol.incentives.blacklist_demand_loss)
         s = self.sector
+        info = p.information[s]
+        published = R.penalty_published(m.month, self.r1, pol.disclosure.publication_months, m.disclosure_on)
+        bonus = R.credit_bonus(is_red, p.red_bonus[s], p.tier_bonus[self.tier], info)
+        kept = R.demand_kept(is_black, m.black_loss, published, pol.disclosure.penalty_demand_loss, info)
+        rev = float(R.effective_revenue(self.revenue, bonus, kept))
+        self.revenue_now = rev
+        self.credit_demand = float(self.revenue * bonus * kept)
+        self.demand_lost = float(self.revenue * (1.0 + bonus) - rev)
         severe_share = self.severe_share()
         if self.mtype == R.CARELESS:
             ok = not R.careless_violates(m.rng.random(), beh.careless_violation_rate)
@@ -113,12 +132,18 @@ class Merchant(mesa.Agent):
             # on the blacklist already, any new record extends the listing: certain for the merchant
             p_bl = R.blacklist_if_recorded(1.0 if is_black else severe_share, n_rec,
                                            pol.lists.blacklist.repeat_violations, m.blacklist_on)
+            pen = pol.penalties
+            loss = pen.score_loss_minor + severe_share * (pen.score_loss_severe - pen.score_loss_minor)
+            tier_after = R.tier_of(max(0.0, self.score - loss), *p.cuts)
             cons = R.consequence_ratio(
-                p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s], m.black_loss,
-                pol.incentives.joint_punishment_multiplier, is_red * m.red_on, pol.lists.red.clean_months,
-                pol.incentives.red_list_monthly_value, pol.incentives.red_list_demand_bonus, rev,
-                beh.consequence_weight)
-            sanction = R.expected_sanction(p_hat, pol.penalties.fine_multiple, cons, beh.risk_aversion)
+                p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s],
+                min(1.0, info * m.black_loss), pol.incentives.joint_punishment_multiplier, is_red * m.red_on,
+                pol.lists.red.clean_months, p.red_value[s], info * p.red_bonus[s], rev, beh.consequence_weight,
+                pol.disclosure.publication_months, m.disclosure_on * min(1.0, info * pol.disclosure.penalty_demand_loss),
+                info * (p.tier_bonus[self.tier] - p.tier_bonus[tier_after]), beh.planning_horizon_months)
+            sanction = (R.expected_sanction(p_hat, pen.fine_multiple, cons, beh.risk_aversion)
+                        + R.association_sanction(self.member, m.assoc_detection, pol.associations.sanction_multiple,
+                                                 beh.risk_aversion))
             if self.mtype == R.DEFIANT:
                 ok = R.defiant_complies(p_hat, sanction, beh.defiant.min_detection,
                                         beh.defiant.deterrence_multiple)
@@ -132,35 +157,93 @@ class Merchant(mesa.Agent):
             self.severe = bool(m.rng.random() < severe_share)
             self.gain = float(p.gain_share[s] * rev)
             self.harm = float(R.consumer_harm(self.gain, p.harm[s], self.severe, p.severe_harm_multiple))
+        if m.commit_on and m.rng.random() < pol.commitments.application_rate:
+            self.apply_on_commitment()
+
+    def apply_on_commitment(self) -> None:
+        """Apply for an approval on a credit commitment (clause 2): sign truthfully when qualified;
+        otherwise sign falsely or apply the normal way, by type (:func:`sim.rules.commits_falsely`).
+        A signed false commitment is verified with the bureau's check share."""
+        m = self.model
+        cm, beh, c = m.scn.policy.commitments, m.scn.behaviour, m.counters
+        if m.rng.random() < beh.unqualified_share:
+            moral = R.moral_cost(self.norm, beh.social.influence, m.peer_compliance[self.sector])
+            if not R.commits_falsely(self.mtype, self.norm, beh.social.honest_collapse_norm, moral, cm.check_share,
+                                     cm.penalty_multiple, beh.risk_aversion, beh.defiant.min_detection,
+                                     beh.defiant.deterrence_multiple):
+                return
+            c["false_commitments"] += 1
+            if m.rng.random() < cm.check_share:
+                self.breach = True
+                c["commitment_breaches"] += 1
+        c["commitments_signed"] += 1
+        c["approval_days_saved"] += cm.days_saved
 
     # -- 5. record -----------------------------------------------------------
     def update_record(self) -> None:
         """Apply this month's check result to the score and the record of violations."""
         m = self.model
-        pen = m.scn.policy.penalties
+        pol = m.scn.policy
+        pen, cm = pol.penalties, pol.commitments
         recorded = self.detected or self.false_positive
         severe_rec = self.detected and self.severe
         self.score = float(R.score_after(self.score, recorded, severe_rec, pen.score_loss_minor,
-                                         pen.score_loss_severe, pen.monthly_score_recovery))
-        if recorded:
-            gain = self.gain if self.detected else m.p.gain_share[self.sector] * self.revenue
-            self.fine = float(R.fine_due(gain, pen.fine_multiple))
+                                         pen.score_loss_severe, pen.monthly_score_recovery, self.breach,
+                                         cm.score_loss))
+        if recorded or self.breach:
+            if recorded:
+                gain = self.gain if self.detected else m.p.gain_share[self.sector] * self.revenue
+                self.fine = float(R.fine_due(gain, pen.fine_multiple))
+            if self.breach:
+                self.fine += float(R.fine_due(cm.approval_value, cm.penalty_multiple))
             self.r3, self.r2, self.r1 = self.r2, self.r1, m.month
             self.months_clean = 0
             self.clean_since_listing = False
+            if self.detected or self.breach:  # a true record: any listing is deserved from now on
+                self.wrong_list = False
+            elif (m.objections_on and self.objection_until == R.NEVER
+                  and m.rng.random() < pol.objections.propensity):
+                self.objection_until = m.month + pol.objections.delay_months
+                m.counters["objections"] += 1
         else:
             self.months_clean += 1
+        if self.member and self.violated and m.rng.random() < m.assoc_detection:
+            self.strikes += 1
+            m.counters["association_sanctions"] += 1
+            if self.strikes >= pol.associations.expel_after:
+                self.member = False
+                m.counters["association_expulsions"] += 1
 
     # -- 6. lists ------------------------------------------------------------
-    def _enter(self, state: int, now: int, duration: int) -> None:
+    def _enter(self, state: int, now: int, duration: int, wrongful: bool) -> None:
         self.list_state = state
         self.list_since = now
         self.list_until = now + duration
         self.clean_since_listing = True
+        self.wrong_list = bool(wrongful)
 
     def _leave(self, threshold: float) -> None:
         self.list_state = R.NONE
+        self.wrong_list = False
         self.score = float(R.score_on_exit(self.score, threshold))
+
+    def _decide_objection(self) -> None:
+        """The objection's decision is due: an upheld one removes the wrong record, gives back the points
+        it cost, stops a blacklist recognition resting on it and ends a listing resting on it."""
+        m = self.model
+        obj = m.scn.policy.objections
+        month = self.objection_until - obj.delay_months
+        self.objection_until = R.NEVER
+        if m.rng.random() >= obj.success_probability:
+            return
+        m.counters["records_overturned"] += 1
+        self.r1, self.r2, self.r3 = (int(x) for x in R.drop_record(self.r1, self.r2, self.r3, month))
+        self.score = min(100.0, self.score + m.scn.policy.penalties.score_loss_minor)
+        if self.pending_until != R.NEVER and self.pending_wrongful:
+            self.pending_until = R.NEVER
+        if self.wrong_list and self.list_state in (R.KEY, R.BLACK):
+            self.list_state = R.NONE
+            self.wrong_list = False
 
     def _recognise_blacklist(self) -> None:
         """End of the recognition delay: appeal, then listing (or not)."""
@@ -173,7 +256,7 @@ class Merchant(mesa.Agent):
             if self.pending_wrongful and m.rng.random() < bl.appeal_success_probability:
                 c["appeals_won"] += 1
                 return
-        self._enter(R.BLACK, m.month, bl.duration_months)
+        self._enter(R.BLACK, m.month, bl.duration_months, self.pending_wrongful)
         c["new_blacklistings"] += 1
         c["wrongful_listings"] += int(self.pending_wrongful)
 
@@ -183,8 +266,10 @@ class Merchant(mesa.Agent):
         L = m.scn.policy.lists
         now = m.month
         c = m.counters
-        recorded = self.detected or self.false_positive
+        recorded = self.detected or self.false_positive or self.breach
         severe_rec = self.detected and self.severe
+        if self.objection_until != R.NEVER and now >= self.objection_until:
+            self._decide_objection()
         if self.pending_until != R.NEVER and now >= self.pending_until:
             self._recognise_blacklist()
         if self.list_state in (R.KEY, R.BLACK) and now >= self.list_until:
@@ -202,7 +287,7 @@ class Merchant(mesa.Agent):
         if (m.key_on and self.list_state != R.BLACK
                 and R.key_trigger(recorded, self.score, L.key_attention.max_score)):
             if self.list_state != R.KEY:
-                self._enter(R.KEY, now, L.key_attention.duration_months)
+                self._enter(R.KEY, now, L.key_attention.duration_months, self.false_positive and not self.breach)
                 c["new_key_listings"] += 1
                 c["wrongful_listings"] += int(self.false_positive)
             elif recorded:  # a new record renews the listing; a low score alone does not (MOFCOM cap)
@@ -259,6 +344,10 @@ class CreditModel(mesa.Model):
         self.key_on = bool(pol.lists.key_attention.enabled)
         self.blacklist_on = bool(pol.lists.blacklist.enabled)
         self.black_loss = 1.0 if pol.lists.blacklist.market_ban else pol.incentives.blacklist_demand_loss
+        self.disclosure_on = bool(pol.disclosure.enabled)
+        self.commit_on = bool(pol.commitments.enabled)
+        self.objections_on = bool(pol.objections.enabled)
+        self.assoc_detection = pol.associations.detection_probability if pol.associations.enabled else 0.0
         # leaving a sanction list restores the score to the highest threshold in force, so the merchant
         # is not put straight back on a list by its score alone
         self.exit_score = max(pol.lists.blacklist.max_score if self.blacklist_on else 0.0,
@@ -279,7 +368,7 @@ class CreditModel(mesa.Model):
     def _add(self, d: dict, months_clean: int = 0) -> None:
         for i in range(len(d["sector"])):
             Merchant(self, d["sector"][i], d["mtype"][i], d["revenue"][i], d["score"][i], d["norm"][i],
-                     months_clean)
+                     d["member"][i], months_clean)
 
     # -- 1 ---------------------------------------------------------------------
     def exit_and_entry(self) -> None:
@@ -307,8 +396,9 @@ class CreditModel(mesa.Model):
     def plan_checks(self) -> None:
         """Sort merchants into strata and fix this month's check counts under capacity."""
         self.strata: list[list[Merchant]] = [[] for _ in range(N_STRATA)]
+        campaign = campaign_active(self.scn, self.month)
         for a in self.agents:  # merchants under market ban sit in strata whose check probability is 0
-            a.stratum = stratum_of(a.tier, a.list_state)
+            a.stratum = stratum_of(a.tier, a.list_state, campaign[a.sector])
             self.strata[a.stratum].append(a)
         sizes = np.array([len(s) for s in self.strata])
         counts, requested, scale = R.stratified_counts(sizes, self.p.stratum_prob,
@@ -316,6 +406,7 @@ class CreditModel(mesa.Model):
         self.check_counts = counts
         self.counters["inspections_requested"] = requested
         self.counters["capacity_shortfall"] = requested * (1.0 - scale)
+        self.counters["full_process_share"] = full_process_share(self.scn, sizes, self.p.stratum_prob * scale)
         self.true_detection = self.p.stratum_prob * scale * self.scn.policy.inspection.detection_probability
 
     # -- 4 ---------------------------------------------------------------------
@@ -351,11 +442,17 @@ class CreditModel(mesa.Model):
             "list_state": f("list_state", np.int64), "operating": f("operating", bool),
             "violated": f("violated", bool), "severe": f("severe", bool), "checked": f("checked", bool),
             "detected": f("detected", bool), "false_positive": f("false_positive", bool),
-            "harm": f("harm", np.float64), "fine": f("fine", np.float64),
+            "harm": f("harm", np.float64), "fine": f("fine", np.float64), "revenue": f("revenue_now", np.float64),
+            "demand_lost": f("demand_lost", np.float64), "credit_demand": f("credit_demand", np.float64),
+            "norm": f("norm", np.float64), "member": f("member", bool),
         }
-        n_red = int((arrays["list_state"] == R.RED).sum())
-        self.counters["incentive_value"] = n_red * self.scn.policy.incentives.red_list_monthly_value
-        totals, groups = month_record(tally(arrays), self.counters, self.scn.policy.inspection.cost_per_check)
+        ls = arrays["list_state"]
+        arrays["wrongly_listed"] = f("wrong_list", bool) & ((ls == R.KEY) | (ls == R.BLACK))
+        red = ls == R.RED
+        self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
+        pol = self.scn.policy
+        totals, groups = month_record(tally(arrays), self.counters, pol.inspection.cost_per_check,
+                                      pol.associations.cost_per_member)
         totals["month"] = self.month
         self.records.append(totals)
         self.group_records.append(groups)
