@@ -42,10 +42,10 @@ UNITS = {m.name: m.unit for m in METRICS} | {k: v[0] for k, v in DERIVED.items()
 
 
 TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("target.full_process", ("checks_per_merchant_year", "hit_rate", "burden_on_compliant")),
+    ("target.full_process", ("full_process_share", "checks_per_merchant_year", "hit_rate", "burden_on_compliant")),
     ("target.joint", ("red_list_share", "blacklist_share", "compliance_rate_strategic")),
-    ("target.consumer", ("consumer_harm", "harm_per_merchant")),
-    ("target.integrity", ("compliance_rate", "compliance_rate_honest")),
+    ("target.consumer", ("consumer_satisfaction", "consumer_harm", "harm_per_merchant")),
+    ("target.integrity", ("integrity_awareness", "compliance_rate", "compliance_rate_honest")),
 )
 """The plan's targets to 2022 (BRIEF.md, section 一) and the indicators that stand for each."""
 

@@ -21,7 +21,7 @@ from sim.fonts import use_cjk_font
 from sim.i18n import t
 from sim.metrics import BREAKDOWNS
 
-__all__ = ["style", "axis_label", "percent_axis", "timeseries", "breakdowns", "tradeoff", "differences", "save",
+__all__ = ["style", "axis_label", "percent_axis", "timeseries", "sector_timeseries", "breakdowns", "tradeoff", "differences", "save",
            "COLORS"]
 
 COLORS = ("#4c566a", "#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#7f8c8d")
@@ -81,6 +81,30 @@ def timeseries(series: dict[str, pd.DataFrame], metrics: tuple[str, ...], lang: 
         ax.set_visible(False)
     axes.flat[0].legend(loc="best")
     fig.suptitle(t("label.band", lang), fontsize=9, x=0.99, ha="right", color="#555555")
+    return fig
+
+
+def sector_timeseries(series: dict[str, pd.DataFrame], metric: str, lang: str, ncols: int = 5) -> plt.Figure:
+    """One small panel per sector: each scenario's monthly mean of a breakdown metric with its 95% band
+    (e.g. consumer harm by sector over time, a 2022-target indicator). Panels share the y axis."""
+    sectors = BREAKDOWNS["sector"]
+    nrows = -(-len(sectors) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 2.2 * nrows + 0.6), squeeze=False, sharex=True,
+                             sharey=True, layout="constrained")
+    for ax, g in zip(axes.flat, sectors):
+        for i, (scn, ts) in enumerate(series.items()):
+            b = bands(ts, metric, "sector", g)
+            c = COLORS[i % len(COLORS)]
+            ax.plot(b["month"] + 1, b["mean"], color=c, lw=1.3, label=scn)
+            ax.fill_between(b["month"] + 1, b["lo"], b["hi"], color=c, alpha=0.2, lw=0)
+        ax.set_title(t(f"sector.{g}", lang), fontsize=9)
+        percent_axis(ax, metric)
+    for ax in axes.flat[len(sectors):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(t("label.month", lang))
+    fig.suptitle(axis_label(metric, lang) + "  ·  " + t("label.band", lang), fontsize=10)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(series))
     return fig
 
 

@@ -71,6 +71,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "metric.association_cost": ("行业自律成本", "Association cost"),
     "metric.consumer_satisfaction": ("消费满意度（守法商户消费占比）", "Consumer satisfaction (spending at compliant merchants)"),
     "metric.integrity_awareness": ("诚信意识", "Integrity awareness"),
+    "metric.campaign_inspections": ("专项整治抽查次数", "Checks in a special campaign"),
     "metric.full_process_share": ("全过程信用监管覆盖率", "Share under full-process credit supervision"),
     # derived indicators (sim.analysis.DERIVED)
     "metric.checks_per_merchant_year": ("年抽查覆盖率（次/户·年）", "Checks per merchant a year"),
@@ -123,6 +124,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "head.targets": ("2022年工作目标指标", "Indicators of the 2022 targets"),
     "head.differences": ("与基准情景的差异", "Differences from the baseline"),
     "head.timeseries": ("主要指标随时间变化", "Main indicators over time"),
+    "head.targets_time": ("2022年目标指标随时间变化", "Indicators of the 2022 targets over time"),
+    "head.harm_by_sector": ("分行业消费者损害随时间变化", "Consumer harm by sector over time"),
     "head.breakdowns": ("分行业、分等级、分类型合规率", "Compliance by sector, tier and type"),
     "head.tradeoff": ("合规与监管成本的权衡", "Compliance against inspection effort"),
     "head.table": ("指标汇总表", "Summary table"),

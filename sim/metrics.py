@@ -57,7 +57,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("entries_refused", "merchants/month", "Applicants refused by ex-ante credit review", None),
     Metric("exits", "merchants/month", "Merchants that left the market", None),
     Metric("merchants", "merchants", "Merchants in the population (trading or banned)", None),
-    Metric("incentive_value", "CNY/month", "Fast-track value paid out to red-listed merchants", None),
+    Metric("incentive_value", "CNY/month",
+           "Value of red-list incentives: fast-track approvals, and credit insurance for foreign trade", None),
     Metric("commitments_signed", "commitments/month", "Credit commitments signed for fast approval (clause 2)", None),
     Metric("false_commitments", "commitments/month", "Commitments signed by applicants that do not meet the conditions",
            "lower"),
@@ -76,6 +77,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("association_cost", "CNY/month", "Associations' cost of archives and monitoring", None),
     Metric("consumer_satisfaction", "share", "Share of consumer spending at merchants that complied", "higher"),
     Metric("integrity_awareness", "share", "Mean integrity norm of merchants (0-1)", "higher"),
+    Metric("campaign_inspections", "checks/month", "Spot checks of merchants in a special campaign's sector (clause 6)",
+           None),
     Metric("full_process_share", "share",
            "Share of trading merchants under before-, in- and after-process credit supervision", "higher"),
 ) + tuple(
@@ -88,7 +91,7 @@ COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", 
             "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
             "incentive_value", "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
             "objections", "records_overturned", "association_sanctions", "association_expulsions",
-            "full_process_share")
+            "full_process_share", "campaign_inspections")
 """Counts an engine keeps for each month besides the tally (see :func:`month_record`)."""
 
 GROUP_COUNTS = ("merchants", "operating", "violations", "inspections", "burden_on_compliant",
@@ -178,7 +181,7 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
         ``entries_refused``, ``exits``, ``incentive_value``, ``commitments_signed``,
         ``false_commitments``, ``commitment_breaches``, ``approval_days_saved``, ``objections``,
         ``records_overturned``, ``association_sanctions``, ``association_expulsions``,
-        ``full_process_share`` (see :data:`METRICS` for units).
+        ``full_process_share``, ``campaign_inspections`` (see :data:`METRICS` for units).
     cost_per_check : float
         CNY per check.
     cost_per_member : float
@@ -217,7 +220,7 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     for k in ("new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won",
               "repairs", "entries", "entries_refused", "exits", "commitments_signed", "false_commitments",
               "commitment_breaches", "objections", "records_overturned", "association_sanctions",
-              "association_expulsions"):
+              "association_expulsions", "campaign_inspections"):
         totals[k] = int(counters[k])
     totals["merchants"] = n
     totals["incentive_value"] = float(counters["incentive_value"])

@@ -122,8 +122,8 @@ def compile_scenario(scn: Scenario) -> Params:
     norm_boost = np.zeros(n)
     red_value = np.full(n, pol.incentives.red_list_monthly_value)
     red_bonus = np.full(n, pol.incentives.red_list_demand_bonus)
-    top = ins.detection_probability + ins.inspector_skill_spread
-    cap = 1.0 / top if top > 0 else np.inf  # archives cannot push a detection chance above 1
+    # archives cannot push the mean detection chance above 1 (engines also cap each check's chance at 1)
+    cap = 1.0 / ins.detection_probability if ins.detection_probability > 0 else np.inf
     if ec.enabled:
         e = SECTORS.index("ecommerce")
         detection[e] = min(detection[e] * ec.archive_detection_multiplier, max(cap, detection[e]))

@@ -206,8 +206,13 @@ def effective_revenue(revenue, bonus, kept):
 
 
 def penalty_published(now, last_record, publication_months, disclosure_on):
-    """Whether the merchant's last recorded penalty (month ``last_record``) is still published this month."""
-    return disclosure_on & (now - last_record < publication_months)
+    """Whether the merchant's last recorded penalty (month ``last_record``) is published in month ``now``.
+
+    A penalty recorded in month t is published from month t + 1 (decisions of month t were taken before
+    it) to month t + ``publication_months``: ``publication_months`` months of lost demand, as the
+    decision counts them (:func:`consequence_ratio`).
+    """
+    return disclosure_on & (now - last_record >= 1) & (now - last_record <= publication_months)
 
 
 def association_sanction(is_member, detection, sanction_multiple, risk_aversion):

@@ -446,7 +446,9 @@ class Behaviour(_Strict):
         0.0, 0, 10, "x", "Extra weight on expected sanctions (0: risk neutral)"
     )
     consequence_weight: float = P(
-        0.5, 0, 1, "share", "Weight merchants give to list consequences (lost red-list value, blacklist losses)"
+        0.5, 0, 1, "share",
+        "Weight merchants give to consequences beyond the fine (red-list value, blacklisting, published "
+        "penalties, a lower tier's demand)"
     )
     careless_violation_rate: float = P(
         0.05, 0, 1, "probability/month", "Unintended violations per month of a careless merchant"

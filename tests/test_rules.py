@@ -134,8 +134,8 @@ def test_revenue_and_harm():
     assert R.demand_kept(1, 0.3, 1, 0.05, 1.5) == pytest.approx(0.50875)
     # a loss scaled past 1 is capped: a market ban (loss 1) keeps nothing whatever the information
     assert R.demand_kept(1, 1.0, 0, 0.0, 2.0) == 0.0
-    # penalty published for 12 months: recorded at month 5, still published at 16, not at 17; off: never
-    assert R.penalty_published(16, 5, 12, True) and not R.penalty_published(17, 5, 12, True)
+    # penalty published for 12 months: recorded at month 5, published in months 6 to 17; off: never
+    assert [m for m in range(25) if R.penalty_published(m, 5, 12, True)] == list(range(6, 18))
     assert not R.penalty_published(6, 5, 12, False)
     assert R.consumer_harm(1000.0, 1.5, 0, 3.0) == pytest.approx(1500.0)
     assert R.consumer_harm(1000.0, 1.5, 1, 3.0) == pytest.approx(4500.0)

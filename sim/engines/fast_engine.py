@@ -4,7 +4,7 @@ The rules are those of :mod:`sim.rules`, compiled by numba from the same
 Python source the Mesa engine calls (:data:`RULES`). What differs is the
 orchestration:
 
-* **State** lives in flat arrays of small dtypes (:data:`STATE_FIELDS`, 40 bytes
+* **State** lives in flat arrays of small dtypes (:data:`STATE_FIELDS`, 43 bytes
   per merchant slot). A slot whose merchant left is reused by the next entrant.
 * **One pass per month.** Each merchant, in one loop: decide; be checked or not;
   record; lists; tally; learn; new tier; draw whether it leaves before next
@@ -468,7 +468,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 left_k[stratum] -= 1
         left_n[stratum] -= 1
         if checked:
-            skill = skills[int(_uniform(base, U_INSPECTOR) * n_inspectors)] * det_factor[s]
+            skill = min(1.0, skills[int(_uniform(base, U_INSPECTOR) * n_inspectors)] * det_factor[s])
             own_signal = skill
             if violated:
                 detected = _uniform(base, U_DETECT) < skill
@@ -519,8 +519,8 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 r2[i] = a2
                 r3[i] = a3
                 sc = min(100.0, sc + loss_minor)
-                if pending_until[i] != _NEVER and (f & WRONGFUL):
-                    pending_until[i] = _NEVER
+                if pending_until[i] != _NEVER and (f & WRONGFUL) and pending_until[i] - delay == record_month:
+                    pending_until[i] = _NEVER  # the recognition rested on the record just removed
                 if (f & WRONG_LIST) and (ls == _KEY or ls == _BLACK):
                     ls = _NONE
                     f &= ~WRONG_LIST
@@ -816,6 +816,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         counters["inspections_requested"] = requested
         counters["capacity_shortfall"] = requested * (1.0 - scale)
         counters["full_process_share"] = full_process_share(scn, sizes, params.stratum_prob * scale)
+        counters["campaign_inspections"] = int(per_stratum[N_STRATA // 2:].sum())  # strata of campaign sectors
         true_det = params.stratum_prob * scale * ins.detection_probability
         if ins.publish_results:
             published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability

@@ -239,8 +239,9 @@ class Merchant(mesa.Agent):
         m.counters["records_overturned"] += 1
         self.r1, self.r2, self.r3 = (int(x) for x in R.drop_record(self.r1, self.r2, self.r3, month))
         self.score = min(100.0, self.score + m.scn.policy.penalties.score_loss_minor)
-        if self.pending_until != R.NEVER and self.pending_wrongful:
-            self.pending_until = R.NEVER
+        delay = m.scn.policy.lists.blacklist.recognition_delay_months
+        if self.pending_until != R.NEVER and self.pending_wrongful and self.pending_until - delay == month:
+            self.pending_until = R.NEVER  # the recognition rested on the record just removed
         if self.wrong_list and self.list_state in (R.KEY, R.BLACK):
             self.list_state = R.NONE
             self.wrong_list = False
@@ -404,6 +405,7 @@ class CreditModel(mesa.Model):
         counts, requested, scale = R.stratified_counts(sizes, self.p.stratum_prob,
                                                        self.scn.policy.inspection.capacity_per_month, self.rng)
         self.check_counts = counts
+        self.counters["campaign_inspections"] = int(counts[N_STRATA // 2:].sum())  # strata of campaign sectors
         self.counters["inspections_requested"] = requested
         self.counters["capacity_shortfall"] = requested * (1.0 - scale)
         self.counters["full_process_share"] = full_process_share(self.scn, sizes, self.p.stratum_prob * scale)
@@ -423,7 +425,8 @@ class CreditModel(mesa.Model):
             for idx in self.rng.choice(len(members), size=n, replace=False):
                 a = members[idx]
                 a.checked = True
-                skill = self.inspector_skill[self.rng.integers(ins.inspectors)] * self.p.detection_factor[a.sector]
+                skill = min(1.0, self.inspector_skill[self.rng.integers(ins.inspectors)]
+                            * self.p.detection_factor[a.sector])
                 a.own_signal = float(skill)
                 if a.violated:
                     a.detected = bool(self.rng.random() < skill)
