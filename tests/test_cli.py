@@ -91,7 +91,37 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("argv, named", BAD)
+def _new_parameter_cases() -> list[tuple[list[str], str]]:
+    """A bad value for every parameter of the plan's instruments added with issue 5: out of range for
+    numbers, not a boolean for switches, an unknown sector for the campaign."""
+    from sim.scenario import parameter_table
+
+    prefixes = ("policy.commitments.", "policy.disclosure.", "policy.objections.", "policy.associations.",
+                "policy.ecommerce.", "policy.credit_consumption.", "policy.trade.", "policy.campaign.",
+                "behaviour.unqualified_share", "behaviour.planning_horizon_months",
+                "population.sectors.retail.association_share")
+    cases = []
+    for r in parameter_table():
+        if not r["path"].startswith(prefixes):
+            continue
+        if r["unit"] == "switch":
+            value = "maybe"
+        elif r["unit"] == "sector":
+            value = "fishing"
+        else:
+            value = f"{r['hi'] * 2 + 1:g}"
+        cases.append((["run", "SCN", "--set", f"{r['path']}={value}"], f"{r['path']}: {value}"))
+    return cases
+
+
+NEW_PARAMETERS = _new_parameter_cases()
+
+
+def test_every_new_parameter_has_a_bad_input_case():
+    assert len(NEW_PARAMETERS) >= 40
+
+
+@pytest.mark.parametrize("argv, named", BAD + NEW_PARAMETERS)
 def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, argv, named):
     out = tmp_path / "out"
     argv = [str(SCENARIOS / "baseline.yaml") if a == "SCN" else a for a in argv]

@@ -14,9 +14,9 @@ equivalent engines fail this test anywhere is below 1% in total.
 
 Why that suffices, and power: with 40 replications a side and about 600 comparisons, a difference of
 1.3 between-replication standard deviations in any one metric is found with 90% power
-(:func:`detectable_shift`). At 300 merchants that is under 3.5 percentage points of compliance (one
-replication's last-year compliance in shahe_plan varies by about 2.6 points), about half the 6.7-point
-difference between the baseline and the plan that reports show. A mechanism
+(:func:`detectable_shift`). At 300 merchants and 36 months that is under 4 percentage points of
+compliance (one replication's last-year compliance in shahe_plan varies by about 3 points), a little over
+half the 6.7-point difference between the baseline and the plan that reports show. A mechanism
 that one engine has and the other lacks moves its own metrics (repairs, appeals, listings, ...) by
 far more: ``test_docking_catches_a_mechanism_missing_from_one_engine`` removes one mechanism at a
 time from the fast engine and checks that docking fails. When a mechanism is added to one engine
@@ -40,7 +40,7 @@ from sim.scenario import Scenario, _merge
 
 from .conftest import small
 
-MERCHANTS, MONTHS, REPS = 300, 48, 40
+MERCHANTS, MONTHS, REPS = 300, 36, 40
 FAMILY_ALPHA = 0.01
 WINDOWS = {"first year": (0, 12), "last year": (MONTHS - 12, MONTHS)}
 
@@ -139,11 +139,11 @@ def test_fast_engine_docks_with_mesa(name):
 
 
 def test_docking_has_the_stated_power():
-    """The design finds a 1.3-SD shift with 90% power; at this size that is under 3.5 points of compliance."""
+    """The design finds a 1.3-SD shift with 90% power; at this size that is under 4 points of compliance."""
     d = detectable_shift()
     assert d < 1.3, d
     m = mesa_means("shahe_plan")["compliance_rate @ last year"]
-    assert d * m.std(ddof=1) < 0.035, (d, m.std(ddof=1))
+    assert d * m.std(ddof=1) < 0.04, (d, m.std(ddof=1))
 
 
 STRESSED = {"special campaign", "e-commerce archives"}

@@ -47,7 +47,7 @@ def test_report_writes_every_part(built):
     lang, out, proc = built
     for name in ("report.pdf", "report.html", "report.ipynb", "summary.csv", "report.json"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    for fig in ("differences", "timeseries", "breakdowns", "tradeoff"):
+    for fig in ("differences", "timeseries", "targets_time", "harm_by_sector", "breakdowns", "tradeoff"):
         assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000
         assert (out / "figures" / f"{fig}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     csv = pd.read_csv(out / "summary.csv")
@@ -86,7 +86,7 @@ def test_notebook_and_html_hold_no_warning_traceback_or_code(built):
     for bad in ("Traceback", "Warning", "warnings.warn", "missing from font", "report.prepare(", "import "):
         assert bad not in page, bad
     assert not re.search(r"""(src|href)=["']https?:""", page)  # self-contained
-    assert page.count("data:image/png;base64") == 4
+    assert page.count("data:image/png;base64") == 6  # one per figure, inline
 
 
 def test_summary_sentences_follow_the_numbers(built):

@@ -20,6 +20,7 @@ only orders the phases of a month and keeps each merchant's state. A month:
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -29,6 +30,9 @@ from sim.metrics import COUNTERS, month_record, tally
 from sim.params import N_STRATA, Params, campaign_active, draw_merchants, full_process_share, stratum_of
 
 __all__ = ["Merchant", "CreditModel", "run"]
+
+_PER_AGENT = ("margin", "gain_share", "harm", "severe_share", "detection_factor", "red_value", "red_bonus",
+              "information", "tier_bonus")
 
 
 
@@ -94,20 +98,20 @@ class Merchant(mesa.Agent):
     def severe_share(self) -> float:
         """Share (0-1) of this merchant's violations that are severe."""
         m = self.model
-        return float(R.severe_share(m.p.severe_share[self.sector], self.mtype == R.DEFIANT,
+        return float(R.severe_share(m.lp.severe_share[self.sector], self.mtype == R.DEFIANT,
                                     m.scn.behaviour.defiant.severe_share_multiplier))
 
     def perceived_detection(self) -> float:
         """Monthly detection probability the merchant acts on (0-1)."""
         m = self.model
         if m.scn.behaviour.learning.full_information:
-            return float(m.true_detection[self.stratum] * m.p.detection_factor[self.sector])
+            return float(m.true_detection[self.stratum] * m.lp.detection_factor[self.sector])
         return self.p_hat
 
     def decide(self) -> None:
         """Comply or violate this month (and how severely), by behavioural type."""
         m = self.model
-        p, pol, beh = m.p, m.scn.policy, m.scn.behaviour
+        p, pol, beh = m.lp, m.scn.policy, m.scn.behaviour
         self._reset_month()
         is_red = self.list_state == R.RED
         is_black = self.list_state == R.BLACK
@@ -192,7 +196,7 @@ class Merchant(mesa.Agent):
                                          cm.score_loss))
         if recorded or self.breach:
             if recorded:
-                gain = self.gain if self.detected else m.p.gain_share[self.sector] * self.revenue
+                gain = self.gain if self.detected else m.lp.gain_share[self.sector] * self.revenue
                 self.fine = float(R.fine_due(gain, pen.fine_multiple))
             if self.breach:
                 self.fine += float(R.fine_due(cm.approval_value, cm.penalty_multiple))
@@ -313,7 +317,7 @@ class Merchant(mesa.Agent):
         """Update perceived detection (own check, published results) and the integrity norm."""
         m = self.model
         beh = m.scn.behaviour
-        published = m.published[self.stratum] * m.p.detection_factor[self.sector]
+        published = m.published[self.stratum] * m.lp.detection_factor[self.sector]
         own_weight = beh.learning.own_weight if m.scn.policy.inspection.publish_results else 1.0
         self.p_hat = float(R.update_belief(self.p_hat, self.own_signal, published, beh.learning.rate, own_weight))
         self.norm = float(R.update_norm(self.norm, m.peer_compliance[self.sector],
@@ -338,6 +342,10 @@ class CreditModel(mesa.Model):
     def __init__(self, params: Params, rng: np.random.Generator | int | None = None) -> None:
         super().__init__(rng=rng)
         self.p = params
+        # the per-sector and per-tier numbers each merchant reads, as Python floats (much faster than numpy
+        # scalars in per-agent arithmetic; the same values)
+        self.lp = SimpleNamespace(**{name: getattr(params, name).tolist() for name in _PER_AGENT},
+                                  cuts=params.cuts, severe_harm_multiple=params.severe_harm_multiple)
         self.scn = params.scenario
         pol = self.scn.policy
         self.month = 0
@@ -426,7 +434,7 @@ class CreditModel(mesa.Model):
                 a = members[idx]
                 a.checked = True
                 skill = min(1.0, self.inspector_skill[self.rng.integers(ins.inspectors)]
-                            * self.p.detection_factor[a.sector])
+                            * self.lp.detection_factor[a.sector])
                 a.own_signal = float(skill)
                 if a.violated:
                     a.detected = bool(self.rng.random() < skill)
