@@ -19,6 +19,7 @@ only orders the phases of a month and keeps each merchant's state. A month:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -30,6 +31,16 @@ from sim.metrics import COUNTERS, month_record, tally
 from sim.params import N_STRATA, Params, campaign_active, draw_merchants, full_process_share, stratum_of
 
 __all__ = ["Merchant", "CreditModel", "run"]
+
+_COLLECTED = (  # (agent attribute, tally key, dtype) counted each month
+    ("sector", "sector", np.int64), ("mtype", "mtype", np.int64), ("tier", "tier", np.int64),
+    ("list_state", "list_state", np.int64), ("operating", "operating", bool), ("violated", "violated", bool),
+    ("severe", "severe", bool), ("checked", "checked", bool), ("detected", "detected", bool),
+    ("false_positive", "false_positive", bool), ("harm", "harm", np.float64), ("fine", "fine", np.float64),
+    ("revenue_now", "revenue", np.float64), ("demand_lost", "demand_lost", np.float64),
+    ("credit_demand", "credit_demand", np.float64), ("norm", "norm", np.float64), ("member", "member", bool),
+    ("wrong_list", "wrong_list", bool),
+)
 
 _PER_AGENT = ("margin", "gain_share", "harm", "severe_share", "detection_factor", "red_value", "red_bonus",
               "information", "tier_bonus")
@@ -130,6 +141,8 @@ class Merchant(mesa.Agent):
         severe_share = self.severe_share()
         if self.mtype == R.CARELESS:
             ok = not R.careless_violates(m.rng.random(), beh.careless_violation_rate)
+        elif self.mtype == R.HONEST and R.honest_complies(self.norm, beh.social.honest_collapse_norm, False):
+            ok = True  # an honest merchant whose norm holds complies whatever the sanction (no draw skipped)
         else:
             p_hat = self.perceived_detection()
             n_rec = R.records_in_window(self.r1, self.r2, self.r3, m.month, pol.lists.blacklist.repeat_window_months)
@@ -446,19 +459,13 @@ class CreditModel(mesa.Model):
     # -- 8 ---------------------------------------------------------------------
     def collect(self) -> None:
         """Count the month (shared definitions in :mod:`sim.metrics`) and update peer compliance."""
-        agents = list(self.agents)
-        f = lambda name, dt: np.fromiter((getattr(a, name) for a in agents), dtype=dt, count=len(agents))  # noqa: E731
-        arrays = {
-            "sector": f("sector", np.int64), "mtype": f("mtype", np.int64), "tier": f("tier", np.int64),
-            "list_state": f("list_state", np.int64), "operating": f("operating", bool),
-            "violated": f("violated", bool), "severe": f("severe", bool), "checked": f("checked", bool),
-            "detected": f("detected", bool), "false_positive": f("false_positive", bool),
-            "harm": f("harm", np.float64), "fine": f("fine", np.float64), "revenue": f("revenue_now", np.float64),
-            "demand_lost": f("demand_lost", np.float64), "credit_demand": f("credit_demand", np.float64),
-            "norm": f("norm", np.float64), "member": f("member", bool),
-        }
+        # one pass over the agents, then one column per attribute (faster than a pass per attribute)
+        get = operator.attrgetter(*(name for name, _, _ in _COLLECTED))
+        rows = [get(a) for a in self.agents]
+        columns = list(zip(*rows)) if rows else [()] * len(_COLLECTED)
+        arrays = {key: np.array(col, dtype=dt) for (_, key, dt), col in zip(_COLLECTED, columns)}
         ls = arrays["list_state"]
-        arrays["wrongly_listed"] = f("wrong_list", bool) & ((ls == R.KEY) | (ls == R.BLACK))
+        arrays["wrongly_listed"] = arrays.pop("wrong_list") & ((ls == R.KEY) | (ls == R.BLACK))
         red = ls == R.RED
         self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
         pol = self.scn.policy
