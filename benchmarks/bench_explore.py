@@ -3,7 +3,7 @@
 Not a test (timings on shared machines are noisy). Runs the explorer of ``notebooks/01_explore`` with
 its defaults (shahe_plan, 20,000 merchants, 36 months, 3 replications, auto engine = fast) outside
 a notebook, moves each of several levers in turn, and times (a) the rerun alone and (b) the rerun
-plus rendering the six-panel figure to PNG (``Explorer.png``, as the notebook does), which is what
+plus rendering the nine-panel figure to PNG (``Explorer.png``, as the notebook does), which is what
 a slider move costs in JupyterLab minus the browser. The first run pays for loading the compiled
 engine and building the figure, and is reported apart.
 
@@ -52,7 +52,7 @@ def main() -> None:
         for v in values:
             t0 = time.perf_counter()
             ts, seconds = ex.update(**{lever: v})
-            ex.png(ts)  # what the notebook shows: the six panels rendered once
+            ex.png(ts)  # what the notebook shows: the nine panels rendered once
             redraws.append(time.perf_counter() - t0)
             runs.append(seconds)
     med = statistics.median
@@ -66,7 +66,7 @@ def main() -> None:
         "| | median | slowest |",
         "|---|---|---|",
         f"| rerun only | {med(runs):.2f} s | {max(runs):.2f} s |",
-        f"| rerun + six-panel figure (PNG) | {med(redraws):.2f} s | {max(redraws):.2f} s |",
+        f"| rerun + nine-panel figure (PNG) | {med(redraws):.2f} s | {max(redraws):.2f} s |",
         "",
         f"First run (loads the compiled engine; once per kernel): {first:.2f} s. Target: a move redraws within 1 s.",
     ]

@@ -24,7 +24,8 @@ from sim.i18n import t
 from sim.metrics import METRICS
 
 __all__ = ["SUMMARY_MONTHS", "DERIVED", "UNITS", "TARGETS", "SENTENCE_METRICS", "per_rep", "rep_table",
-           "group_reps", "add_derived", "interval", "describe", "paired", "compare", "bands", "target_table", "Claim",
+           "group_reps", "add_derived", "interval", "describe", "paired", "compare", "bands", "bands_many",
+           "target_table", "Claim",
            "summary_claims", "format_value", "metric_label"]
 
 SUMMARY_MONTHS = 12
@@ -176,13 +177,23 @@ def bands(ts: pd.DataFrame, metric: str, by: str = "all", group: str = "all") ->
     The same interval as :func:`interval`, computed for all months at once; one replication gives
     ``lo == hi == mean``.
     """
+    return bands_many(ts, (metric,), by, group)[metric]
+
+
+def bands_many(ts: pd.DataFrame, metrics, by: str = "all", group: str = "all") -> dict[str, pd.DataFrame]:
+    """:func:`bands` of several metrics from one grouping of the time series (metric -> frame)."""
     sel = ts[(ts["by"] == by) & (ts["group"] == group)]
-    g = sel.groupby("month")[metric].agg(["mean", "std", "count"])
-    n = g["count"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * g["std"].to_numpy() / np.sqrt(n), 0.0)
-    mean = g["mean"].to_numpy(dtype=float)
-    return pd.DataFrame({"month": g.index.to_numpy(dtype=int), "mean": mean, "lo": mean - half, "hi": mean + half})
+    g = sel.groupby("month")[list(metrics)].agg(["mean", "std", "count"])
+    month = g.index.to_numpy(dtype=int)
+    out = {}
+    for metric in metrics:
+        n = g[(metric, "count")].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * g[(metric, "std")].to_numpy()
+                            / np.sqrt(n), 0.0)
+        mean = g[(metric, "mean")].to_numpy(dtype=float)
+        out[metric] = pd.DataFrame({"month": month, "mean": mean, "lo": mean - half, "hi": mean + half})
+    return out
 
 
 # --- text -----------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 :class:`Explorer` holds a scenario, the levers a planner moves (sampling ratio and campaigns per
 year per tier, inspection capacity, tier cut-offs, list thresholds and duration, incentives and
-joint punishment), and reruns the scenario when one moves: each lever's range is the scenario
+joint punishment, and the plan's other instruments: switches and their main numbers), and reruns the scenario when one moves: each lever's range is the scenario
 schema's, settings that break a cross-field rule are reported and not run. :meth:`Explorer.ui`
 builds the ipywidgets; the same :meth:`Explorer.update` serves tests and scripts.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis import bands
+from sim.analysis import bands, bands_many
 from sim.errors import InputError
 from sim.figures import COLORS, axis_label, percent_axis
 from sim.i18n import t
@@ -33,24 +33,35 @@ LEVERS: tuple[tuple[str, str], ...] = tuple(
     + [("policy.lists.red.min_score", "lists"), ("policy.lists.key_attention.max_score", "lists"),
        ("policy.lists.blacklist.max_score", "lists"), ("policy.lists.blacklist.duration_months", "lists"),
        ("policy.incentives.red_list_monthly_value", "incentives"),
-       ("policy.incentives.joint_punishment_multiplier", "incentives")])
+       ("policy.incentives.joint_punishment_multiplier", "incentives")]
+    + [(path, "instruments") for path in (
+        "policy.commitments.enabled", "policy.commitments.check_share", "policy.disclosure.enabled",
+        "policy.disclosure.publication_months", "policy.objections.enabled", "policy.campaign.enabled",
+        "policy.campaign.check_factor", "policy.ecommerce.enabled", "policy.credit_consumption.enabled",
+        "policy.associations.enabled", "policy.associations.detection_probability", "policy.trade.enabled",
+        "policy.publicity.intensity")])
 """The levers the explorer offers: (parameter path, tab)."""
 
-TABS = ("checks", "tiers", "lists", "incentives")
+TABS = ("checks", "tiers", "lists", "incentives", "instruments")
 """Tabs of the explorer, in order (titles: ``tab.<name>`` in :mod:`sim.i18n`)."""
 
 
 @dataclass(frozen=True)
 class Lever:
-    """One lever: parameter path, unit, the schema's range [lo, hi], a step, and its tab."""
+    """One lever: parameter path, unit, the schema's range [lo, hi] (None for a switch), a step, and its tab."""
 
     path: str
     unit: str
-    lo: float
-    hi: float
+    lo: float | None
+    hi: float | None
     step: float
     whole: bool
     tab: str
+
+    @property
+    def switch(self) -> bool:
+        """An on/off lever (a checkbox)."""
+        return self.unit == "switch"
 
 
 def _levers() -> list[Lever]:
@@ -59,7 +70,10 @@ def _levers() -> list[Lever]:
     for path, tab in LEVERS:
         r = table[path]
         whole = isinstance(r["default"], int) and not isinstance(r["default"], bool)
-        step = 1 if whole else (0.01 if r["hi"] <= 1 else 0.5 if r["hi"] <= 100 else 100.0)
+        if r["unit"] == "switch":
+            step = 1
+        else:
+            step = 1 if whole else (0.01 if r["hi"] <= 1 else 0.5 if r["hi"] <= 100 else 100.0)
         out.append(Lever(path, r["unit"], r["lo"], r["hi"], step, whole, tab))
     return out
 
@@ -129,23 +143,24 @@ class Explorer:
         self.values = values
         return ts, time.perf_counter() - t0
 
-    SINGLE = ("compliance_rate", "inspections", "hit_rate", "burden_on_compliant")
+    SINGLE = ("compliance_rate", "inspections", "hit_rate", "burden_on_compliant", "consumer_satisfaction",
+              "integrity_awareness", "consumer_harm")
     GROUPS = (("label.list_shares", ("red_list_share", "key_attention_share", "blacklist_share")),
               ("by.tier", tuple(f"tier_share_{k}" for k in TIERS)))
 
     def _build(self) -> None:
         """Make the figure once: axes, the scenario file's lines (grey, dashed) and empty current lines."""
         lang = self.lang
-        fig = Figure(figsize=(14, 6.6))  # not managed by pyplot: redraws never pile up figures
-        axes = fig.subplots(2, 3)
-        fig.subplots_adjust(left=0.05, right=0.99, top=0.95, bottom=0.08, wspace=0.18, hspace=0.38)
+        fig = Figure(figsize=(14, 9.6))  # not managed by pyplot: redraws never pile up figures
+        axes = fig.subplots(3, 3)
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.96, bottom=0.06, wspace=0.2, hspace=0.42)
         self._lines: dict[str, tuple] = {}
         ref = self.reference
         for ax, name in zip(axes.flat, self.SINGLE):
             self._add(ax, name, ref, COLORS[1], t("label.current", lang), band=True)
             ax.set_title(axis_label(name, lang))
             percent_axis(ax, name)
-        for ax, (title, names) in zip(axes.flat[4:], self.GROUPS):
+        for ax, (title, names) in zip(axes.flat[len(self.SINGLE):], self.GROUPS):
             for i, name in enumerate(names):
                 label = name.split("_")[-1] if "tier" in name else t(f"metric.{name}", lang)
                 self._add(ax, name, ref, COLORS[(i + 1) % len(COLORS)], label, band=False)
@@ -165,16 +180,17 @@ class Explorer:
         self._lines[name] = (ax, line, color, band, [None])
 
     def figure(self, ts: pd.DataFrame) -> Figure:
-        """Six panels, current settings (colour, 95% band) against the scenario file (grey, dashed).
+        """Nine panels, current settings (colour, 95% band) against the scenario file (grey, dashed).
 
-        Compliance, spot checks, hit rate, checks of compliant merchants, list shares and tier
-        shares. The figure is made once and its current lines are replaced on each call, so a
+        Compliance, spot checks, hit rate, checks of compliant merchants, consumer satisfaction,
+        integrity awareness, consumer harm, list shares and tier shares. The figure is made once and its current lines are replaced on each call, so a
         redraw costs one rendering.
         """
         if getattr(self, "_fig", None) is None:
             self._build()
+        every = bands_many(ts, tuple(self._lines))
         for name, (ax, line, color, band, fill) in self._lines.items():
-            b = bands(ts, name)
+            b = every[name]
             line.set_data(b["month"] + 1, b["mean"])
             if band:
                 if fill[0] is not None:
@@ -188,7 +204,8 @@ class Explorer:
     def png(self, ts: pd.DataFrame, dpi: int = 100) -> bytes:
         """The figure for ``ts`` rendered once to PNG (what a redraw shows)."""
         buf = io.BytesIO()
-        self.figure(ts).savefig(buf, format="png", dpi=dpi)
+        # light compression: a third of the encoding time, for a PNG shown once
+        self.figure(ts).savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
         return buf.getvalue()
 
     def settings(self) -> str:
@@ -197,7 +214,7 @@ class Explorer:
                              self.lang)
 
     def ui(self):
-        """The widgets: one tab of levers per instrument, the six panels and the settings table below.
+        """The widgets: one tab of levers per instrument, the nine panels and the settings table below.
 
         Each lever redraws on release. Returns the top-level widget (displayed when it is a cell's last value).
         """
@@ -213,7 +230,9 @@ class Explorer:
             style = {"description_width": "260px"}
             layout = w.Layout(width="520px")
             desc = lv.path.replace("policy.", "")
-            if lv.hi > 1000:   # money or capacity: a bounded number field
+            if lv.switch:
+                ctl = w.Checkbox(value=bool(value), description=desc, style=style, layout=layout, indent=False)
+            elif lv.hi > 1000:   # money or capacity: a bounded number field
                 cls = w.BoundedIntText if lv.whole else w.BoundedFloatText
                 ctl = cls(value=value, min=lv.lo, max=lv.hi, step=lv.step, description=desc, style=style,
                           layout=layout)

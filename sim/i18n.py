@@ -210,6 +210,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tab.tiers": ("信用等级划分", "Tier cut-offs"),
     "tab.lists": ("红黑名单", "Lists"),
     "tab.incentives": ("联合奖惩", "Joint reward and punishment"),
+    "tab.instruments": ("其他政策工具", "Other instruments"),
     "explore.invalid": ("设置无效", "Settings not valid"),
     "explore.running": ("计算中……", "running..."),
     "explore.seconds": ("用时{seconds:.2f}秒", "{seconds:.2f} s"),

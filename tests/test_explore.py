@@ -24,6 +24,7 @@ def test_levers_take_their_ranges_from_the_schema(explorer):
     assert [lv.path for lv in explorer.levers] == [p for p, _ in LEVERS]
     for lv in explorer.levers:
         assert (lv.lo, lv.hi) == (table[lv.path]["lo"], table[lv.path]["hi"])
+        assert lv.switch == (table[lv.path]["unit"] == "switch")
     assert explorer.original["policy.inspection.sampling_ratio.D"] == 0.8
 
 
@@ -63,3 +64,18 @@ def test_redraws_reuse_one_figure_without_piling_up_bands(explorer):
     assert explorer.figure(ts2) is fig
     assert first.startswith(b"\x89PNG") and first != second
     assert all(len(ax.collections) <= 1 for ax in fig.axes)  # one band per panel, replaced not added
+
+
+def test_an_instrument_switch_turns_its_mechanism_off_and_on(explorer):
+    """The instruments tab: associations off -> no members; on again -> members (shahe_plan's shares)."""
+    off, _ = explorer.update(policy__associations__enabled=False)
+    on, _ = explorer.update(policy__associations__enabled=True)
+    members = lambda ts: ts[ts["by"] == "all"]["association_members"]  # noqa: E731
+    assert (members(off) == 0).all() and (members(on) > 0).all()
+    pytest.importorskip("ipywidgets")
+    import ipywidgets as w
+    box = explorer.ui()
+    ctl = explorer.controls["policy.associations.enabled"]
+    assert isinstance(ctl, w.Checkbox) and ctl.value is True
+    ctl.value = False
+    assert box.children[1].value.endswith(" s") and explorer.values["policy.associations.enabled"] is False
