@@ -63,6 +63,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "metric.objections": ("异议处理申请", "Objections"),
     "metric.records_overturned": ("异议更正的错误记录", "Records overturned on objection"),
     "metric.wrongly_listed": ("因错误记录在名单中的市场主体", "Merchants listed on a false record"),
+    "metric.wrongful_listings_stood": ("错误列入名单未经纠正而期满或修复退出", "Wrongful listings that stood"),
     "metric.demand_lost_to_disclosure": ("信用公示造成的营业额损失", "Demand lost to disclosure"),
     "metric.credit_demand": ("信用带来的营业额", "Demand earned by good credit"),
     "metric.association_sanctions": ("行业协会惩戒", "Association sanctions"),

@@ -66,7 +66,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("approval_days_saved", "days/month", "Approval time saved by commitments", "higher"),
     Metric("objections", "objections/month", "Objections to recorded information (clause 3)", None),
     Metric("records_overturned", "records/month", "Wrong records removed after an objection", None),
-    Metric("wrongly_listed", "merchants", "Merchants on the key-attention list or blacklist on a false record", "lower"),
+    Metric("wrongly_listed", "merchants",
+           "Merchants on the key-attention list or blacklist on a false record (summed over months: months wrongly "
+           "listed)", "lower"),
+    Metric("wrongful_listings_stood", "merchants/month",
+           "Listings on a false record that ended by expiry or repair, not by an objection", "lower"),
     Metric("demand_lost_to_disclosure", "CNY/month",
            "Revenue merchants lose through disclosure of blacklisting and penalties", None),
     Metric("credit_demand", "CNY/month", "Revenue good credit earns (red-list bonus, credit consumption)", None),
@@ -91,7 +95,7 @@ COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", 
             "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
             "incentive_value", "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
             "objections", "records_overturned", "association_sanctions", "association_expulsions",
-            "full_process_share", "campaign_inspections")
+            "full_process_share", "campaign_inspections", "wrongful_listings_stood")
 """Counts an engine keeps for each month besides the tally (see :func:`month_record`)."""
 
 GROUP_COUNTS = ("merchants", "operating", "violations", "inspections", "burden_on_compliant",
@@ -181,7 +185,8 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
         ``entries_refused``, ``exits``, ``incentive_value``, ``commitments_signed``,
         ``false_commitments``, ``commitment_breaches``, ``approval_days_saved``, ``objections``,
         ``records_overturned``, ``association_sanctions``, ``association_expulsions``,
-        ``full_process_share``, ``campaign_inspections`` (see :data:`METRICS` for units).
+        ``full_process_share``, ``campaign_inspections``, ``wrongful_listings_stood`` (see :data:`METRICS`
+        for units).
     cost_per_check : float
         CNY per check.
     cost_per_member : float
@@ -220,7 +225,7 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     for k in ("new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won",
               "repairs", "entries", "entries_refused", "exits", "commitments_signed", "false_commitments",
               "commitment_breaches", "objections", "records_overturned", "association_sanctions",
-              "association_expulsions", "campaign_inspections"):
+              "association_expulsions", "campaign_inspections", "wrongful_listings_stood"):
         totals[k] = int(counters[k])
     totals["merchants"] = n
     totals["incentive_value"] = float(counters["incentive_value"])

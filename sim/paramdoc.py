@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from sim.scenario import parameter_table
+from sim.scenario import TEXT_FIELDS, parameter_table
 
 __all__ = ["parameters_markdown"]
 
@@ -23,7 +23,7 @@ def parameters_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for r in parameter_table():
-        if r["path"] in ("name", "description"):
+        if r["path"] in TEXT_FIELDS:
             continue
         if r["unit"] == "switch":
             rng = "true / false"

@@ -248,13 +248,18 @@ def _file_hash(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def _description(scn, lang: str) -> str:
+    """The scenario's description in ``lang`` (the Chinese one when given, else the file's description)."""
+    return (scn.description_zh if lang == "zh" and scn.description_zh else scn.description) or ""
+
+
 def title_html(setup: Setup, lang: str) -> str:
     """The title page: title, the scenarios with their files and descriptions, date and code version."""
     from sim.runner import code_version
 
     rows = "".join(
         f"<tr><td>{html.escape(name)}{' (' + t('label.baseline', lang) + ')' if name == setup.baseline else ''}</td>"
-        f"<td><code>{html.escape(Path(path).name)}</code></td><td>{html.escape(scn.description or '')}</td></tr>"
+        f"<td><code>{html.escape(Path(path).name)}</code></td><td>{html.escape(_description(scn, lang))}</td></tr>"
         for name, (path, scn) in setup.scenarios.items())
     first = next(iter(setup.scenarios.values()))[1].population
     facts = [(t("label.date", lang), time.strftime("%Y-%m-%d")), (t("label.code_version", lang), code_version()),

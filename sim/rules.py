@@ -212,7 +212,7 @@ def penalty_published(now, last_record, publication_months, disclosure_on):
     it) to month t + ``publication_months``: ``publication_months`` months of lost demand, as the
     decision counts them (:func:`consequence_ratio`).
     """
-    return disclosure_on & (now - last_record >= 1) & (now - last_record <= publication_months)
+    return 1 * disclosure_on * (now - last_record >= 1) * (now - last_record <= publication_months)
 
 
 def association_sanction(is_member, detection, sanction_multiple, risk_aversion):
@@ -227,8 +227,8 @@ def commits_falsely(mtype, norm, collapse_norm, moral, check_share, penalty_mult
     The gain is the approval; the sanction is ``check_share * penalty_multiple`` approvals (inflated
     by risk aversion). A strategic applicant, or an honest one whose norm collapsed, signs falsely
     when sanction plus moral cost (share of gain) is below 1; a defiant one unless the check share
-    reaches ``min_detection`` and the sanction ``deterrence_multiple``; honest and careless applicants
-    do not lie.
+    reaches ``min_detection`` and the sanction ``deterrence_multiple``; honest applicants whose norm
+    holds and careless ones do not lie.
     """
     sanction = check_share * penalty_multiple * (1.0 + risk_aversion)
     weighs = (mtype == STRATEGIC) | ((mtype == HONEST) & (norm < collapse_norm))

@@ -29,6 +29,7 @@ __all__ = [
     "TIERS",
     "TYPES",
     "SECTORS",
+    "TEXT_FIELDS",
     "load_scenario",
     "load_raw",
     "apply_overrides",
@@ -60,6 +61,10 @@ SECTORS = (
 )
 """Sectors of the seed plan: six consumer sectors (clause 6), e-commerce (7),
 foreign trade (10), service trade (11) and foreign-invested enterprises (12)."""
+
+
+TEXT_FIELDS = ("name", "description", "description_zh")
+"""Top-level text fields of a scenario (not parameters)."""
 
 
 def P(default: Any, lo: float | None, hi: float | None, unit: str, doc: str, **kw: Any) -> Any:
@@ -558,6 +563,7 @@ class Scenario(_Strict):
 
     name: str = Field("unnamed", description="Short name used in outputs")
     description: str = Field("", description="What the scenario stands for")
+    description_zh: str = Field("", description="The description in Chinese, for reports in Chinese (optional)")
     policy: Policy = Field(default_factory=Policy)
     behaviour: Behaviour = Field(default_factory=Behaviour)
     population: Population = Field(default_factory=Population)
@@ -695,6 +701,15 @@ def cross_checks(scn: Scenario, source: str) -> list[Problem]:
     camp = scn.policy.campaign
     if camp.sector not in SECTORS:
         out.append(Problem(source, "policy.campaign.sector", camp.sector, "one of " + ", ".join(SECTORS)))
+    if camp.enabled and 0 < camp.every_months < camp.duration_months:
+        out.append(Problem(source, "policy.campaign.every_months", camp.every_months,
+                           f"0 (once) or at least duration_months ({camp.duration_months}): campaigns must not overlap"))
+    cc = scn.policy.credit_consumption
+    bonus = [getattr(cc.demand_bonus, t) for t in TIERS]
+    if cc.enabled and any(a < b for a, b in zip(bonus, bonus[1:])):
+        out.append(Problem(source, "policy.credit_consumption.demand_bonus",
+                           ", ".join(f"{t}={b:g}" for t, b in zip(TIERS, bonus)),
+                           "bonuses that do not rise as credit falls: A >= B >= C >= D"))
     for name, sec in scn.population.sectors:
         if d * sec.detection_factor > 1 + 1e-9 or (d + ins.inspector_skill_spread) * sec.detection_factor > 1 + 1e-9:
             out.append(Problem(source, f"population.sectors.{name}.detection_factor", sec.detection_factor,
@@ -724,6 +739,7 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     if not isinstance(data, dict):
         raise InputError([Problem(source, "(top level)", data, "a mapping of policy, behaviour, population")])
     parent = data.pop("extends", None)
+    own_description = "description" in data and "description_zh" not in data
     if parent is not None:
         if not isinstance(parent, str):
             raise InputError([Problem(source, "extends", parent, "a path to another scenario file")])
@@ -732,6 +748,8 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
             raise InputError([Problem(source, "extends", parent, "an existing scenario file (relative to this one)")])
         base = load_raw(parent_path, _seen + (resolved,))
         data = _merge(base, data)
+        if own_description:  # a new description without its Chinese: the parent's Chinese would be wrong
+            data.pop("description_zh", None)
     return data
 
 

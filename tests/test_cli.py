@@ -12,6 +12,7 @@ import pytest
 
 from sim.cli import main
 from sim.engines import AUTO_FAST_ABOVE
+from sim.scenario import Policy, parameter_table
 
 from .conftest import ROOT, SCENARIOS
 
@@ -94,8 +95,6 @@ BAD = [
 def _new_parameter_cases() -> list[tuple[list[str], str]]:
     """A bad value for every parameter of the plan's instruments added with issue 5: out of range for
     numbers, not a boolean for switches, an unknown sector for the campaign."""
-    from sim.scenario import parameter_table
-
     prefixes = ("policy.commitments.", "policy.disclosure.", "policy.objections.", "policy.associations.",
                 "policy.ecommerce.", "policy.credit_consumption.", "policy.trade.", "policy.campaign.",
                 "behaviour.unqualified_share", "behaviour.planning_horizon_months",
@@ -105,12 +104,20 @@ def _new_parameter_cases() -> list[tuple[list[str], str]]:
         if not r["path"].startswith(prefixes):
             continue
         if r["unit"] == "switch":
-            value = "maybe"
+            values = ["maybe"]
         elif r["unit"] == "sector":
-            value = "fishing"
-        else:
-            value = f"{r['hi'] * 2 + 1:g}"
-        cases.append((["run", "SCN", "--set", f"{r['path']}={value}"], f"{r['path']}: {value}"))
+            values = ["fishing"]
+        else:  # above the range and below it
+            values = [f"{r['hi'] * 2 + 1:g}", f"{r['lo'] - 1:g}"]
+        for value in values:
+            cases.append((["run", "SCN", "--set", f"{r['path']}={value}"], f"{r['path']}: {value}"))
+    # rules across fields of the new instruments
+    cases += [
+        (["run", "SCN", "--set", "policy.campaign.enabled=true", "--set", "policy.campaign.every_months=2"],
+         "policy.campaign.every_months: 2"),
+        (["run", "SCN", "--set", "policy.credit_consumption.enabled=true",
+          "--set", "policy.credit_consumption.demand_bonus.D=0.5"], "policy.credit_consumption.demand_bonus"),
+    ]
     return cases
 
 
@@ -118,7 +125,14 @@ NEW_PARAMETERS = _new_parameter_cases()
 
 
 def test_every_new_parameter_has_a_bad_input_case():
-    assert len(NEW_PARAMETERS) >= 40
+    """Every parameter of the new instruments has a case (a parameter added later cannot slip through)."""
+    new = ("commitments", "disclosure", "objections", "associations", "ecommerce", "credit_consumption", "trade",
+           "campaign")
+    assert set(new) <= set(Policy.model_fields)
+    named = {argv[3].split("=")[0] for argv, _ in NEW_PARAMETERS}
+    for r in parameter_table():
+        if r["path"].split(".")[:2] in [["policy", n] for n in new]:
+            assert r["path"] in named, r["path"]
 
 
 @pytest.mark.parametrize("argv, named", BAD + NEW_PARAMETERS)

@@ -12,7 +12,7 @@ number, its window mean. The two samples of ``REPS`` numbers are compared with
 each at alpha = ``FAMILY_ALPHA`` / 2 / (number of comparisons): Bonferroni, so the chance that two
 equivalent engines fail this test anywhere is below 1% in total.
 
-Why that suffices, and power: with 40 replications a side and about 600 comparisons, a difference of
+Why that suffices, and power: with 40 replications a side and about 750 comparisons, a difference of
 1.3 between-replication standard deviations in any one metric is found with 90% power
 (:func:`detectable_shift`). At 300 merchants and 36 months that is under 4 percentage points of
 compliance (one replication's last-year compliance in shahe_plan varies by about 3 points), a little over
@@ -51,8 +51,9 @@ SCENARIOS: dict[str, dict] = {
     "incentive_led": {"base": "incentive_led.yaml"},
     "no_lists": {"base": "no_lists.yaml"},
     # branches the shipped scenarios leave quiet: immediate recognition, binding capacity, many false
-    # records and repairs, a growing population, few inspectors of uneven skill; a campaign and e-commerce
-    # measures large enough to move whole-population metrics at 300 merchants
+    # records and repairs, a growing population, few inspectors of uneven skill; a campaign in a large sector
+    # and e-commerce measures strong enough to move whole-population metrics at 300 merchants (the archive
+    # multiplier is capped at 1/detection = 1.25; traceability x3 and the pledge carry the e-commerce effect)
     "stress_procedure": {
         "base": "shahe_plan.yaml",
         "policy": {"inspection": {"capacity_per_month": 6, "false_positive_rate": 0.1, "inspectors": 3,

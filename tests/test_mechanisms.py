@@ -23,7 +23,7 @@ from sim.engines import ENGINES
 from sim.engines.mesa_engine import CreditModel
 from sim.params import campaign_active, compile_scenario
 from sim.runner import run_scenario
-from sim.scenario import SECTORS, load_raw
+from sim.scenario import SECTORS, _merge, load_raw
 
 from .conftest import SCENARIOS, small
 
@@ -91,6 +91,22 @@ def test_commitments_in_isolation():
     assert (off[["commitments_signed", "false_commitments", "approval_days_saved"]] == 0).all().all()
 
 
+def test_blacklisted_merchants_may_not_commit():
+    """Clause 1: a blacklisted merchant is refused notify-and-commit approval (Mesa, every month)."""
+    scn = small("shahe_plan.yaml", policy={"commitments": {"application_rate": 1.0}},
+                population={"merchants": 300, "months": 30})
+    model = _model(scn, seed=1)
+    black_months = 0
+    for _ in range(30):
+        black = {a.unique_id for a in model.agents if a.list_state == R.BLACK}
+        model.step()
+        signed = model.records[-1]["commitments_signed"]
+        trading = sum(1 for a in model.agents if a.operating and a.unique_id not in black)
+        black_months += len(black)
+        assert signed <= trading  # application rate 1: every other trader applies, and only they can sign
+    assert black_months > 0
+
+
 def test_a_false_commitment_found_goes_on_the_record():
     """Mesa, one month: a merchant whose false commitment is found loses score_loss points, pays
     penalty_multiple x approval value, gets a record stamp and (the plan's lists on) goes on the
@@ -119,7 +135,7 @@ def _false_records(objections: bool):
                  policy={"objections": {"enabled": objections, "propensity": 1.0, "success_probability": 1.0},
                          "inspection": {"false_positive_rate": 0.3, "sampling_ratio": {"A": 0.3, "B": 0.3},
                                         "campaigns_per_year": {"A": 6, "B": 6}, "capacity_per_month": 100_000}},
-                 population={"merchants": 400, "months": 24})
+                 population={"merchants": 400, "months": 24, **STATIC})
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -132,6 +148,8 @@ def test_objections_mean_fewer_wrongful_listings_standing(engine):
     assert _last(off, "wrongly_listed") > 5
     assert _last(on, "wrongly_listed") < 0.5 * _last(off, "wrongly_listed")
     assert _sum(off, "objections") == 0 and _sum(off, "records_overturned") == 0
+    # without objections wrongful listings run their course; with them almost none do
+    assert _sum(on, "wrongful_listings_stood") < 0.5 * _sum(off, "wrongful_listings_stood")
     # every false record not overlapping a pending objection is contested, and every objection upheld
     assert _sum(on, "records_overturned") > 0.8 * _sum(on, "objections") > 0
 
@@ -260,8 +278,9 @@ def test_ecommerce_and_trade_change_their_sectors_only():
     for name in ("detection_factor", "information", "red_value", "red_bonus"):
         np.testing.assert_array_equal(getattr(p1, name)[others], getattr(p0, name)[others])
     # archives never push the mean detection chance above 1 (each check's chance is capped at 1 too)
-    capped = compile_scenario(small(policy={"ecommerce": {"enabled": True, "archive_detection_multiplier": 3.0}}))
-    assert capped.detection_factor[e] * base.policy.inspection.detection_probability == pytest.approx(1.0)
+    big = small(policy={"ecommerce": {"enabled": True, "archive_detection_multiplier": 3.0}})
+    assert compile_scenario(big).detection_factor[e] * big.policy.inspection.detection_probability == \
+        pytest.approx(1.0)
 
 
 def test_integrity_pledge_raises_ecommerce_norms_only():
@@ -437,3 +456,58 @@ def test_each_ablation_shows_its_effect_in_sim_run_output(tmp_path):
     for name, what in ABLATIONS.items():
         off = run(SCENARIOS / "ablations" / f"{name}.yaml", name)
         assert value(plan, what) > value(off, what) * 1.01 + 1e-9, (name, what, value(plan, what), value(off, what))
+
+
+# --- directions the issue names, on the fast engine -------------------------------------------------------
+
+def _near_margin(policy: dict, population: dict | None = None):
+    """Checks that detect 0.2 a month, a fine of 3 gains, no moral cost, full information: a strategic
+    merchant violates (0.6 < 1) unless something adds at least 2 gains of consequence."""
+    base = {"inspection": {"sampling_ratio": {t: 0.25 for t in "ABCD"}, "campaigns_per_year": {t: 12 for t in "ABCD"},
+                           "capacity_per_month": 100_000, "inspector_skill_spread": 0.0}}
+    return small("baseline.yaml", policy=_merge(base, policy),
+                 behaviour={"learning": {"full_information": True}, "social": {"influence": 0.0}},
+                 population=_merge({"merchants": 1000, "months": 24}, population or {}))
+
+
+def test_published_penalties_deter():
+    """Penalties published for 12 months at half the demand: 0.5 x 12 x 0.1 / 0.05 = 12 gains x weight 0.5 =
+    6 gains of consequence, so 0.2 x (3 + 6) = 1.8 >= 1: strategic merchants comply. Required: +50 points
+    (from about 0 to about 1)."""
+    off = _run(_near_margin({"disclosure": {"enabled": False}}))
+    on = _run(_near_margin({"disclosure": {"enabled": True, "publication_months": 12, "penalty_demand_loss": 0.5}}))
+    assert _last(on, "compliance_rate_strategic") > _last(off, "compliance_rate_strategic") + 0.5
+
+
+def test_a_campaign_raises_compliance_in_its_sector_while_it_runs():
+    """Refined oil checked 3x during campaign months (detection 0.6 a month: 0.6 x 3 = 1.8 >= 1): its
+    strategic merchants (30%) comply then and violate otherwise. Required: oil compliance at least 15 points
+    higher in campaign months (expected ~30; each side averages ~1,000 oil merchant-months)."""
+    scn = _near_margin({"campaign": {"enabled": True, "sector": "refined_oil", "start_month": 0, "duration_months": 6,
+                                     "every_months": 12, "check_factor": 3.0}},
+                       {"sectors": {"refined_oil": {"share": 0.10}, "retail": {"share": 0.21}}})
+    ts = _run(scn, reps=2).timeseries
+    oil = ts[(ts["by"] == "sector") & (ts["group"] == "refined_oil")]
+    camp = oil["month"] % 12 < 6
+    assert oil[camp]["compliance_rate"].mean() > oil[~camp]["compliance_rate"].mean() + 0.15
+
+
+def test_platform_archives_raise_detection_in_ecommerce():
+    """Careless merchants only (violating half the months, whatever the sanction): detections per check in
+    e-commerce are 0.5 x the detection chance, 0.8 without archives and up to 1 with them (x1.25, each
+    check capped at 1): the ratio must exceed 1.1 (expected ~1.2; a few hundred detections a side)."""
+    def scn(on):
+        return small("baseline.yaml",
+                     policy={"ecommerce": {"enabled": on, "archive_detection_multiplier": 1.25},
+                             "inspection": {"sampling_ratio": {t: 0.5 for t in "ABCD"},
+                                            "campaigns_per_year": {t: 12 for t in "ABCD"},
+                                            "capacity_per_month": 100_000}},
+                     behaviour={"careless_violation_rate": 0.5},
+                     population={"merchants": 1000, "months": 12,
+                                 "type_mix": {"honest": 0.0, "strategic": 0.0, "defiant": 0.0, "careless": 1.0}})
+
+    def per_check(res):
+        ts = res.timeseries
+        e = ts[(ts["by"] == "sector") & (ts["group"] == "ecommerce")]
+        return e["detections"].sum() / e["inspections"].sum()
+    assert per_check(_run(scn(True))) > 1.1 * per_check(_run(scn(False)))

@@ -24,10 +24,13 @@ SMALL = ["--merchants", "300", "--months", "24", "--reps", "3"]
 
 HEADINGS = {
     "zh": ("商务领域信用监管政策模拟报告", "摘要", "2022年工作目标指标", "与基准情景的差异", "主要指标随时间变化",
-           "合规与监管成本的权衡", "指标汇总表", "数据来源与可复现信息", "红名单占比"),
+           "2022年目标指标随时间变化", "分行业消费者损害随时间变化", "合规与监管成本的权衡", "指标汇总表",
+           "数据来源与可复现信息", "红名单占比", "实施方案前", "全过程信用监管覆盖率", "诚信意识"),
     "en": ("Credit-based commercial supervision", "Summary", "Indicators of the 2022 targets",
-           "Differences from the baseline", "Main indicators over time", "Compliance against inspection effort",
-           "Summary table", "Provenance", "Red list share"),
+           "Differences from the baseline", "Main indicators over time", "Indicators of the 2022 targets over time",
+           "Consumer harm by sector over time", "Compliance against inspection effort", "Summary table",
+           "Provenance", "Red list share", "Before the plan", "full-process credit supervision",
+           "Integrity awareness"),
 }
 
 

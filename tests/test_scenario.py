@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import InputError
-from sim.scenario import load_scenario, parameter_table
+from sim.scenario import TEXT_FIELDS, load_scenario, parameter_table
 
 from .conftest import SCENARIOS, SHIPPED
 
@@ -34,7 +34,7 @@ def test_design_paths_exist_and_every_parameter_has_unit_range_meaning():
     for path in DESIGN_PATHS:
         assert path in rows, path
     for r in rows.values():
-        if r["path"] in ("name", "description"):
+        if r["path"] in TEXT_FIELDS:
             continue
         assert r["unit"] and r["meaning"], r["path"]
         if r["unit"] not in ("switch", "sector"):
@@ -134,3 +134,20 @@ def test_parameter_reference_is_in_step_with_the_schema():
     from .conftest import ROOT
     assert (ROOT / "docs" / "PARAMETERS.md").read_text() == parameters_markdown(), \
         "regenerate with: python -m sim.paramdoc > docs/PARAMETERS.md"
+
+
+def test_chinese_descriptions_follow_their_english(tmp_path):
+    """A file that writes its own description without a Chinese one does not inherit its parent's Chinese
+    description (it would describe the parent); a file that writes neither inherits both."""
+    (tmp_path / "parent.yaml").write_text("description: parent\ndescription_zh: 父情景\n", encoding="utf-8")
+    (tmp_path / "own.yaml").write_text("extends: parent.yaml\ndescription: child\n", encoding="utf-8")
+    (tmp_path / "same.yaml").write_text("extends: parent.yaml\nname: same\n", encoding="utf-8")
+    own, same = load_scenario(tmp_path / "own.yaml"), load_scenario(tmp_path / "same.yaml")
+    assert (own.description, own.description_zh) == ("child", "")
+    assert (same.description, same.description_zh) == ("parent", "父情景")
+
+
+def test_every_shipped_scenario_has_a_chinese_description():
+    for path in SHIPPED + sorted((SCENARIOS / "ablations").glob("*.yaml")):
+        scn = load_scenario(path)
+        assert scn.description and scn.description_zh, path

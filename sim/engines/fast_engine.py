@@ -95,7 +95,7 @@ BEFORE_START = 0xFFFF
 
 # integer counters kept per chunk
 (K_NEW_BLACK, K_NEW_KEY, K_WRONGFUL, K_APPEALS, K_APPEALS_WON, K_REPAIRS, K_EXITS_NEXT, K_SIGNED, K_FALSE_COMMIT,
- K_BREACHES, K_OBJECTIONS, K_OVERTURNED, K_SANCTIONS, K_EXPULSIONS, N_K) = range(15)
+ K_BREACHES, K_OBJECTIONS, K_OVERTURNED, K_SANCTIONS, K_EXPULSIONS, K_STOOD, N_K) = range(16)
 
 # per-cell sums (CNY, norms, merchants), in sim.metrics.SUM_COLUMNS order
 (S_HARM, S_FINES, S_REVENUE, S_REVENUE_COMPLIANT, S_DEMAND_LOST, S_CREDIT_DEMAND, S_NORM, S_WRONGLY_LISTED,
@@ -373,7 +373,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
     left_n = counts_now[c].copy()
     next_counts = np.zeros(N_STRATA, dtype=np.int64)
     n_black = n_key = n_wrongful = n_appeals = n_won = n_repairs = n_exits = 0
-    n_signed = n_false = n_breach = n_objections = n_overturned = n_sanctions = n_expelled = 0
+    n_signed = n_false = n_breach = n_objections = n_overturned = n_sanctions = n_expelled = n_stood = 0
     for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
         if alive[i] == 0:
             continue
@@ -444,7 +444,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 gain = gain_share[s] * rev
                 harm = _consumer_harm(gain, harm_per_gain[s], severe, severe_harm_multiple)
             # -- an approval on a credit commitment (Mesa: Merchant.apply_on_commitment)
-            if commit_on != 0 and _uniform(base, U_APPLY) < commit_rate:
+            if commit_on != 0 and not is_black and _uniform(base, U_APPLY) < commit_rate:
                 signs = True
                 if _uniform(base, U_QUALIFIED) < unqualified:
                     moral = _moral_cost(np.float64(norm[i]), influence, peer_prev[s])
@@ -524,6 +524,10 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 if (f & WRONG_LIST) and (ls == _KEY or ls == _BLACK):
                     ls = _NONE
                     f &= ~WRONG_LIST
+                elif ls == _KEY or ls == _BLACK:
+                    duration = key_months if ls == _KEY else black_months
+                    if list_until[i] == record_month + duration:  # the false record renewed it: undo that
+                        list_until[i] = max(list_since[i], r1[i]) + duration
         if pending_until[i] != _NEVER and now >= pending_until[i]:
             pending_until[i] = _NEVER
             ls, f, appealed, won = _recognise(base, ls, f, appeal_prop, appeal_success)
@@ -537,6 +541,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 f = (f | WRONG_LIST) if (f & WRONGFUL) else (f & ~WRONG_LIST)
         if (ls == _KEY or ls == _BLACK) and now >= list_until[i]:
             ls = _NONE
+            n_stood += (f & WRONG_LIST) != 0
             f &= ~WRONG_LIST
             sc = _score_on_exit(sc, exit_score)
         if ls == _BLACK and recorded:
@@ -581,6 +586,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                                      repair_min_listed, repair_between, repair_max36)
                 and _uniform(base, U_REPAIR) < repair_prob):
             ls = _NONE
+            n_stood += (f & WRONG_LIST) != 0
             f &= ~WRONG_LIST
             sc = _score_on_exit(sc, exit_score)
             prev_repair[i] = last_repair[i]
@@ -633,6 +639,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
     kcount[c, K_OVERTURNED] = n_overturned
     kcount[c, K_SANCTIONS] = n_sanctions
     kcount[c, K_EXPULSIONS] = n_expelled
+    kcount[c, K_STOOD] = n_stood
 
 
 # ---------------------------------------------------------------------------
@@ -842,7 +849,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         for name, j in (("commitments_signed", K_SIGNED), ("false_commitments", K_FALSE_COMMIT),
                         ("commitment_breaches", K_BREACHES), ("objections", K_OBJECTIONS),
                         ("records_overturned", K_OVERTURNED), ("association_sanctions", K_SANCTIONS),
-                        ("association_expulsions", K_EXPULSIONS)):
+                        ("association_expulsions", K_EXPULSIONS), ("wrongful_listings_stood", K_STOOD)):
             counters[name] = int(k[j])
         counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
         totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member)

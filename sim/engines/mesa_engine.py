@@ -174,11 +174,12 @@ class Merchant(mesa.Agent):
             self.severe = bool(m.rng.random() < severe_share)
             self.gain = float(p.gain_share[s] * rev)
             self.harm = float(R.consumer_harm(self.gain, p.harm[s], self.severe, p.severe_harm_multiple))
-        if m.commit_on and m.rng.random() < pol.commitments.application_rate:
+        if m.commit_on and not is_black and m.rng.random() < pol.commitments.application_rate:
             self.apply_on_commitment()
 
     def apply_on_commitment(self) -> None:
-        """Apply for an approval on a credit commitment (clause 2): sign truthfully when qualified;
+        """Apply for an approval on a credit commitment (clause 2; blacklisted merchants may not):
+        sign truthfully when qualified;
         otherwise sign falsely or apply the normal way, by type (:func:`sim.rules.commits_falsely`).
         A signed false commitment is verified with the bureau's check share."""
         m = self.model
@@ -240,6 +241,8 @@ class Merchant(mesa.Agent):
         self.wrong_list = bool(wrongful)
 
     def _leave(self, threshold: float) -> None:
+        """Leave the key-attention list or blacklist by expiry or repair."""
+        self.model.counters["wrongful_listings_stood"] += int(self.wrong_list)
         self.list_state = R.NONE
         self.wrong_list = False
         self.score = float(R.score_on_exit(self.score, threshold))
@@ -262,6 +265,11 @@ class Merchant(mesa.Agent):
         if self.wrong_list and self.list_state in (R.KEY, R.BLACK):
             self.list_state = R.NONE
             self.wrong_list = False
+        elif self.list_state in (R.KEY, R.BLACK):
+            L = m.scn.policy.lists
+            duration = L.key_attention.duration_months if self.list_state == R.KEY else L.blacklist.duration_months
+            if self.list_until == month + duration:  # the false record renewed the listing: undo the renewal
+                self.list_until = max(self.list_since, self.r1) + duration
 
     def _recognise_blacklist(self) -> None:
         """End of the recognition delay: appeal, then listing (or not)."""
