@@ -184,8 +184,8 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     SECTORS and TYPES), ``revenue`` (CNY/month, lognormal around the sector
     median), ``score`` (points, normal by type, clipped 0-100), ``norm``
     (integrity norm 0-1, plus the sector's integrity-pledge boost), ``member``
-    (bool: in the industry association; drawn only when associations are on,
-    so other scenarios' random streams are unchanged). ``forced_type`` gives
+    (bool: in the industry association; always drawn, with share 0 when
+    associations are off, so switching them keeps every other draw paired). ``forced_type`` gives
     every merchant that type (used for applicants with a blacklist record, who
     enter as defiant).
     """
@@ -199,8 +199,5 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     score = np.clip(p.score_mean[mtype] + scn.population.initial_score.sd * rng.standard_normal(n), 0, 100)
     soc = scn.behaviour.social
     norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
-    if scn.policy.associations.enabled:
-        member = rng.random(n) < p.association_share[sector]
-    else:
-        member = np.zeros(n, dtype=bool)
+    member = rng.random(n) < p.association_share[sector]  # drawn even when off (share 0): draws stay paired
     return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member}
