@@ -59,6 +59,7 @@ test: env
 
 bench: env
 	$(BIN)/python benchmarks/bench_explore.py
+	$(BIN)/python benchmarks/bench_instruments.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_engines.py
 

@@ -25,7 +25,8 @@ TABLE_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "bu
                  "wrongful_listings", "capacity_shortfall",
                  # the plan's other instruments (clauses 2, 3, 8, 9) and the 2022 targets' indicators
                  "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
-                 "objections", "records_overturned", "wrongly_listed", "wrongful_listings_stood", "demand_lost_to_disclosure", "credit_demand",
+                 "objections", "records_overturned", "wrongly_listed", "wrongful_listings_stood",
+                 "demand_lost_to_disclosure", "credit_demand",
                  "association_members", "association_sanctions", "campaign_inspections", "consumer_satisfaction",
                  "integrity_awareness",
                  "full_process_share")

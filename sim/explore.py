@@ -2,9 +2,10 @@
 
 :class:`Explorer` holds a scenario, the levers a planner moves (sampling ratio and campaigns per
 year per tier, inspection capacity, tier cut-offs, list thresholds and duration, incentives and
-joint punishment, and the plan's other instruments: switches and their main numbers), and reruns the scenario when one moves: each lever's range is the scenario
-schema's, settings that break a cross-field rule are reported and not run. :meth:`Explorer.ui`
-builds the ipywidgets; the same :meth:`Explorer.update` serves tests and scripts.
+joint punishment, and the plan's other instruments: switches and their main numbers), and reruns
+the scenario when one moves: each lever's range is the scenario schema's, settings that break a
+cross-field rule are reported and not run. :meth:`Explorer.ui` builds the ipywidgets; the same
+:meth:`Explorer.update` serves tests and scripts.
 """
 
 from __future__ import annotations
@@ -183,8 +184,8 @@ class Explorer:
         """Nine panels, current settings (colour, 95% band) against the scenario file (grey, dashed).
 
         Compliance, spot checks, hit rate, checks of compliant merchants, consumer satisfaction,
-        integrity awareness, consumer harm, list shares and tier shares. The figure is made once and its current lines are replaced on each call, so a
-        redraw costs one rendering.
+        integrity awareness, consumer harm, list shares and tier shares. The figure is made once and
+        its current lines are replaced on each call, so a redraw costs one rendering.
         """
         if getattr(self, "_fig", None) is None:
             self._build()

@@ -21,7 +21,8 @@ from sim.fonts import use_cjk_font
 from sim.i18n import t
 from sim.metrics import BREAKDOWNS
 
-__all__ = ["style", "axis_label", "percent_axis", "timeseries", "sector_timeseries", "breakdowns", "tradeoff", "differences", "save",
+__all__ = ["style", "axis_label", "percent_axis", "timeseries", "sector_timeseries", "breakdowns", "tradeoff",
+           "differences", "save",
            "COLORS"]
 
 COLORS = ("#4c566a", "#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#7f8c8d")

@@ -269,7 +269,8 @@ class Commitments(_Strict):
     penalty_multiple: float = P(
         3.0, 0, 100, "x approval value", "Penalty for a false commitment found, as a multiple of the approval value"
     )
-    score_loss: float = P(10.0, 0, 100, "score points", "Score lost for a false commitment found (it goes on the record)")
+    score_loss: float = P(10.0, 0, 100, "score points",
+                          "Score lost for a false commitment found (it goes on the record)")
 
 
 class Disclosure(_Strict):
@@ -311,7 +312,8 @@ class Associations(_Strict):
     expel_after: int = P(
         3, 1, 10, "sanctions", "Sanctions after which the association refuses membership (the member leaves)"
     )
-    cost_per_member: float = P(20.0, 0, 1e6, "CNY/member/month", "Association's cost of keeping archives and monitoring")
+    cost_per_member: float = P(20.0, 0, 1e6, "CNY/member/month",
+                               "Association's cost of keeping archives and monitoring")
 
 
 class Ecommerce(_Strict):
@@ -703,7 +705,8 @@ def cross_checks(scn: Scenario, source: str) -> list[Problem]:
         out.append(Problem(source, "policy.campaign.sector", camp.sector, "one of " + ", ".join(SECTORS)))
     if camp.enabled and 0 < camp.every_months < camp.duration_months:
         out.append(Problem(source, "policy.campaign.every_months", camp.every_months,
-                           f"0 (once) or at least duration_months ({camp.duration_months}): campaigns must not overlap"))
+                           f"0 (once) or at least duration_months ({camp.duration_months}): "
+                           "campaigns must not overlap"))
     cc = scn.policy.credit_consumption
     bonus = [getattr(cc.demand_bonus, t) for t in TIERS]
     if cc.enabled and any(a < b for a, b in zip(bonus, bonus[1:])):

@@ -40,9 +40,9 @@ import numpy as np
 from sim import rules as R
 from sim.metrics import (
     COUNTERS,
-    SUM_COLUMNS,
     GROUP_OFFSETS,
     N_GROUPS,
+    SUM_COLUMNS,
     T_BLACK,
     T_BURDEN,
     T_COMPLIANT,

@@ -156,7 +156,8 @@ class Merchant(mesa.Agent):
                 p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s],
                 min(1.0, info * m.black_loss), pol.incentives.joint_punishment_multiplier, is_red * m.red_on,
                 pol.lists.red.clean_months, p.red_value[s], info * p.red_bonus[s], rev, beh.consequence_weight,
-                pol.disclosure.publication_months, m.disclosure_on * min(1.0, info * pol.disclosure.penalty_demand_loss),
+                pol.disclosure.publication_months,
+                m.disclosure_on * min(1.0, info * pol.disclosure.penalty_demand_loss),
                 info * (p.tier_bonus[self.tier] - p.tier_bonus[tier_after]), beh.planning_horizon_months)
             sanction = (R.expected_sanction(p_hat, pen.fine_multiple, cons, beh.risk_aversion)
                         + R.association_sanction(self.member, m.assoc_detection, pol.associations.sanction_multiple,
