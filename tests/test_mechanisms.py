@@ -511,3 +511,26 @@ def test_platform_archives_raise_detection_in_ecommerce():
         e = ts[(ts["by"] == "sector") & (ts["group"] == "ecommerce")]
         return e["detections"].sum() / e["inspections"].sum()
     assert per_check(_run(scn(True))) > 1.1 * per_check(_run(scn(False)))
+
+
+def test_credit_insurance_keeps_red_listed_foreign_traders_compliant():
+    """Clause 10: a red-listed foreign-trade merchant would lose credit insurance worth 100,000 CNY a month
+    for the 12 months it takes to regain the list: 12 x 100,000 / 24,000 (the median gain) x weight 0.5 = 25
+    gains, so 0.2 x (3 + 25) >= 1 and it complies, unless its revenue is many times the median. Without the
+    insurance (red-list value 0) strategic merchants violate (0.6 < 1) and drop off the list. Required:
+    foreign-trade compliance up by 10 points (measured: 14-15 over two seeds; its 30% strategic merchants
+    are mostly red-listed at the start), retail (no insurance) within 3 points."""
+    def scn(on):
+        return _near_margin({"trade": {"enabled": on, "credit_insurance_monthly_value": 100_000,
+                                       "trusted_counterparty_bonus": 0.0,
+                                       "investment_archive_detection_multiplier": 1.0},
+                             "lists": {"red": {"enabled": True, "min_score": 80, "clean_months": 12}}},
+                            {"sectors": {"foreign_trade": {"share": 0.20}, "retail": {"share": 0.16}}})
+
+    def compliance(res, sector):
+        ts = res.timeseries
+        g = ts[(ts["by"] == "sector") & (ts["group"] == sector) & (ts["month"] >= 12)]
+        return g["compliance_rate"].mean()
+    on, off = _run(scn(True)), _run(scn(False))
+    assert compliance(on, "foreign_trade") > compliance(off, "foreign_trade") + 0.1
+    assert abs(compliance(on, "retail") - compliance(off, "retail")) < 0.03
