@@ -92,9 +92,11 @@ def test_commitments_in_isolation():
 
 
 def test_blacklisted_merchants_may_not_commit():
-    """Clause 1: a blacklisted merchant is refused notify-and-commit approval (Mesa, every month)."""
+    """Clause 1: a blacklisted merchant is refused notify-and-commit approval (Mesa, every month). Every
+    trader applies and qualifies, so the commitments signed are exactly the trading merchants not on the
+    blacklist; were blacklisted merchants let in, there would be more."""
     scn = small("shahe_plan.yaml", policy={"commitments": {"application_rate": 1.0}},
-                population={"merchants": 300, "months": 30})
+                behaviour={"unqualified_share": 0.0}, population={"merchants": 300, "months": 30})
     model = _model(scn, seed=1)
     black_months = 0
     for _ in range(30):
@@ -103,7 +105,7 @@ def test_blacklisted_merchants_may_not_commit():
         signed = model.records[-1]["commitments_signed"]
         trading = sum(1 for a in model.agents if a.operating and a.unique_id not in black)
         black_months += len(black)
-        assert signed <= trading  # application rate 1: every other trader applies, and only they can sign
+        assert signed == trading
     assert black_months > 0
 
 
