@@ -87,6 +87,7 @@ class Merchant(mesa.Agent):
         self.objection_until = R.NEVER
         self.wrong_list = False
         self.stratum = 0
+        self.severe_share_fixed = self.severe_share()  # sector and type never change
         self._reset_month()
 
     def _reset_month(self) -> None:
@@ -138,7 +139,7 @@ class Merchant(mesa.Agent):
         self.revenue_now = rev
         self.credit_demand = float(self.revenue * bonus * kept)
         self.demand_lost = float(self.revenue * (1.0 + bonus) - rev)
-        severe_share = self.severe_share()
+        severe_share = self.severe_share_fixed
         if self.mtype == R.CARELESS:
             ok = not R.careless_violates(m.rng.random(), beh.careless_violation_rate)
         elif self.mtype == R.HONEST and R.honest_complies(self.norm, beh.social.honest_collapse_norm, False):
@@ -407,10 +408,10 @@ class CreditModel(mesa.Model):
         pop = self.scn.population
         ban = self.scn.policy.lists.blacklist.market_ban
         leaving = []
+        hazard = [float(R.exit_hazard(pop.exit_rate_per_month, banned, pop.banned_exit_multiplier))
+                  for banned in (False, True)]  # the rule's two values, by market ban
         for a in self.agents:
-            hazard = R.exit_hazard(pop.exit_rate_per_month, ban and a.list_state == R.BLACK,
-                                   pop.banned_exit_multiplier)
-            if self.rng.random() < hazard:
+            if self.rng.random() < hazard[ban and a.list_state == R.BLACK]:
                 leaving.append(a)
         for a in leaving:
             a.remove()
