@@ -13,12 +13,16 @@ import numpy as np
 from sim.rules import BLACK, KEY, RED, check_probability
 from sim.scenario import SECTORS, TIERS, TYPES, Scenario
 
-__all__ = ["Params", "compile_scenario", "draw_merchants", "N_STRATA", "stratum_of", "campaign_active",
+__all__ = ["Params", "compile_scenario", "draw_merchants", "N_STRATA", "CAMPAIGN_STRATA", "stratum_of",
+           "campaign_active",
            "full_process_share"]
 
 N_LISTS = 4
 N_STRATA = 2 * len(TIERS) * N_LISTS
 """Inspection strata: special campaign or not x tier (A-D) x list state (none, red, key-attention, blacklist)."""
+
+CAMPAIGN_STRATA = slice(N_STRATA // 2, N_STRATA)
+"""The strata of merchants in a sector under a special campaign (``stratum_of(..., in_campaign=1)``)."""
 
 FULL_PROCESS_MIN_CHECK = 0.0
 """A merchant counts as under in-process supervision when its stratum's monthly check chance exceeds this."""

@@ -157,7 +157,7 @@ def blacklist_if_recorded(severe_share, records_in_window_now, repeat_violations
 def consequence_ratio(p_blacklist, duration_months, profit_margin, gain_share, demand_loss,
                       joint_multiplier, is_red, red_months, red_value, red_bonus, revenue,
                       consequence_weight, publication_months, publication_loss, tier_bonus_drop,
-                      horizon_months):
+                      horizon_months, information):
     """Consequences of a recorded violation beyond the fine, in units of the month's gain.
 
     * blacklist: ``p_blacklist * duration * margin * demand_loss * joint_multiplier / gain_share``
@@ -170,9 +170,16 @@ def consequence_ratio(p_blacklist, duration_months, profit_margin, gain_share, d
     * credit consumption (clause 8): ``horizon_months * margin * tier_bonus_drop / gain_share``, the profit
       on the extra demand lost by falling a tier (``tier_bonus_drop``: share of revenue).
 
-    The sum is weighted by ``consequence_weight`` (0-1: myopia). Money in CNY.
+    Consumers' reaction scales with ``information`` (x) as in :func:`credit_bonus` and :func:`demand_kept`:
+    the demand shares ``demand_loss``, ``red_bonus``, ``publication_loss`` (0 when penalties are not
+    published) and ``tier_bonus_drop`` are multiplied by it, losses capped at 1. The sum is weighted by
+    ``consequence_weight`` (0-1: myopia). Money in CNY.
     """
     gain = gain_share * revenue
+    demand_loss = np.minimum(1.0, information * demand_loss)
+    publication_loss = np.minimum(1.0, information * publication_loss)
+    red_bonus = information * red_bonus
+    tier_bonus_drop = information * tier_bonus_drop
     black = p_blacklist * duration_months * profit_margin * demand_loss * joint_multiplier / gain_share
     red = is_red * red_months * (red_value + red_bonus * profit_margin * revenue) / np.maximum(gain, 1e-9)
     demand = (publication_months * publication_loss + horizon_months * tier_bonus_drop) * profit_margin / gain_share

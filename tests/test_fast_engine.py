@@ -122,5 +122,5 @@ def test_rules_are_compiled_from_the_shared_source():
     assert F.RULES["commits_falsely"](R.STRATEGIC, 0.7, 0.3, 0.0, 0.1, 3.0, 0.0, 0.25, 3.0)
     assert F.RULES["drop_record"](9, 7, 3, 7) == R.drop_record(9, 7, 3, 7)
     assert F.RULES["repair_eligible"](20, 10, True, R.NEVER, R.NEVER, 6, 12, 2)
-    args = (0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5, 12, 0.05, 0.02, 36)
+    args = (0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5, 12, 0.05, 0.02, 36, 1.5)
     assert F.RULES["consequence_ratio"](*args) == pytest.approx(R.consequence_ratio(*args), rel=1e-15)

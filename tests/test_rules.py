@@ -47,15 +47,23 @@ def test_consequence_ratio_by_hand():
     # blacklist: p_bl 0.5 * 36 months * margin 0.1 * loss 0.3 * joint 1.5 / gain share 0.05 = 16.2 gains
     # red: 12 months * (2000 + 0.05 * 0.1 * 100000) / (0.05 * 100000) = 12 * 2500 / 5000 = 6 gains
     # weight 0.5 -> (16.2 + 6) / 2 = 11.1
-    c = R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.3, 1.5, 1, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.0, 0.0, 36)
+    c = R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.3, 1.5, 1, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.0, 0.0, 36, 1.0)
     assert c == pytest.approx(11.1)
     # not red, no blacklist risk, nothing published, no tier bonus at stake: nothing
-    assert R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 1.0, 12, 0, 0, 36) == 0
+    assert R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 1.0, 12, 0, 0, 36,
+                               1.0) == 0
     # disclosure (clause 3): 12 months published * 0.05 demand lost * margin 0.1 / gain share 0.05 = 1.2 gains;
     # credit consumption (clause 8): falling from A (4%) to B (2%) for 36 months: 36 * 0.02 * 0.1 / 0.05 = 1.44
     # gains; weight 0.5 -> (1.2 + 1.44) / 2 = 1.32
-    c = R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.05, 0.02, 36)
+    c = R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.05, 0.02, 36,
+                            1.0)
     assert c == pytest.approx(1.32)
+    # consumers see twice as much (information x2, e-commerce traceability): both demand terms double -> 2.64;
+    # a blacklist loss of 0.6 x 2 is capped at 1: 0.5 * 36 * 0.1 * 1 * 1.5 / 0.05 = 54 gains, weight 0.5 -> 27
+    assert R.consequence_ratio(0.0, 36, 0.1, 0.05, 0.3, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.05, 0.02,
+                               36, 2.0) == pytest.approx(2.64)
+    assert R.consequence_ratio(0.5, 36, 0.1, 0.05, 0.6, 1.5, 0, 12, 2000.0, 0.05, 100_000.0, 0.5, 12, 0.0, 0.0,
+                               36, 2.0) == pytest.approx(27.0)
 
 
 def test_blacklist_if_recorded():

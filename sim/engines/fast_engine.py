@@ -58,7 +58,7 @@ from sim.metrics import (
     TALLY_COLUMNS,
     month_record,
 )
-from sim.params import N_STRATA, Params, campaign_active, draw_merchants, full_process_share
+from sim.params import CAMPAIGN_STRATA, N_STRATA, Params, campaign_active, draw_merchants, full_process_share
 from sim.scenario import SECTORS
 
 __all__ = ["run", "State", "STATE_FIELDS", "CHUNK", "RULES", "bytes_per_merchant"]
@@ -359,7 +359,7 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
     information = sector_f[7]
     true_det = strata_f[0]
     published = strata_f[1]
-    (red_bonus, black_loss, joint_mult, red_value, cons_weight, fine_multiple, risk_aversion, defiant_min,
+    (black_loss, joint_mult, cons_weight, fine_multiple, risk_aversion, defiant_min,
      defiant_multiple, defiant_severe_mult, careless_rate, influence, collapse_norm, norm_rate, learn_rate,
      own_weight, severe_harm_multiple, fp_rate, appeal_prop, appeal_success, repair_prob, loss_minor,
      loss_severe, recovery, red_min, key_max, black_max, exit_score, exit_rate, banned_mult, cut_a, cut_b,
@@ -423,11 +423,10 @@ def _chunk(c, key, now, st, sector_f, strata_f, policy_f, policy_i, skills, to_c
                 p_bl = _blacklist_if_recorded(1.0 if is_black else sev_share, n_rec, repeat_n, black_on)
                 loss = loss_minor + sev_share * (loss_severe - loss_minor)
                 tier_after = _tier_of(max(0.0, np.float64(score[i]) - loss), cut_a, cut_b, cut_c)
-                cons = _consequence_ratio(p_bl, black_months, margin[s], gain_share[s], min(1.0, info * black_loss),
-                                          joint_mult, is_red and red_on != 0, red_clean, red_value_s[s],
-                                          info * red_bonus_s[s], rev, cons_weight, pub_months,
-                                          disclosure_on * min(1.0, info * pen_loss),
-                                          info * (tier_bonus[tier[i]] - tier_bonus[tier_after]), horizon)
+                cons = _consequence_ratio(p_bl, black_months, margin[s], gain_share[s], black_loss, joint_mult,
+                                          is_red and red_on != 0, red_clean, red_value_s[s], red_bonus_s[s], rev,
+                                          cons_weight, pub_months, disclosure_on * pen_loss,
+                                          tier_bonus[tier[i]] - tier_bonus[tier_after], horizon, info)
                 sanction = (_expected_sanction(ph, fine_multiple, cons, risk_aversion)
                             + _association_sanction((f & MEMBER) != 0, assoc_detection, assoc_multiple,
                                                     risk_aversion))
@@ -709,8 +708,7 @@ def _pack(p: Params) -> tuple[tuple, tuple, float]:
     black_loss = 1.0 if ban else pol.incentives.blacklist_demand_loss
     exit_score = max(L.blacklist.max_score if black_on else 0.0, L.key_attention.max_score if key_on else 0.0)
     own_weight = beh.learning.own_weight if pol.inspection.publish_results else 1.0
-    f = (pol.incentives.red_list_demand_bonus, black_loss, pol.incentives.joint_punishment_multiplier,
-         pol.incentives.red_list_monthly_value, beh.consequence_weight, pol.penalties.fine_multiple,
+    f = (black_loss, pol.incentives.joint_punishment_multiplier, beh.consequence_weight, pol.penalties.fine_multiple,
          beh.risk_aversion, beh.defiant.min_detection, beh.defiant.deterrence_multiple,
          beh.defiant.severe_share_multiplier, beh.careless_violation_rate, beh.social.influence,
          beh.social.honest_collapse_norm, beh.social.norm_adaptation_rate, beh.learning.rate, own_weight,
@@ -823,7 +821,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         counters["inspections_requested"] = requested
         counters["capacity_shortfall"] = requested * (1.0 - scale)
         counters["full_process_share"] = full_process_share(scn, sizes, params.stratum_prob * scale)
-        counters["campaign_inspections"] = int(per_stratum[N_STRATA // 2:].sum())  # strata of campaign sectors
+        counters["campaign_inspections"] = int(per_stratum[CAMPAIGN_STRATA].sum())
         true_det = params.stratum_prob * scale * ins.detection_probability
         if ins.publish_results:
             published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability

@@ -28,7 +28,15 @@ import numpy as np
 
 from sim import rules as R
 from sim.metrics import COUNTERS, month_record, tally
-from sim.params import N_STRATA, Params, campaign_active, draw_merchants, full_process_share, stratum_of
+from sim.params import (
+    CAMPAIGN_STRATA,
+    N_STRATA,
+    Params,
+    campaign_active,
+    draw_merchants,
+    full_process_share,
+    stratum_of,
+)
 
 __all__ = ["Merchant", "CreditModel", "run"]
 
@@ -154,12 +162,11 @@ class Merchant(mesa.Agent):
             loss = pen.score_loss_minor + severe_share * (pen.score_loss_severe - pen.score_loss_minor)
             tier_after = R.tier_of(max(0.0, self.score - loss), *p.cuts)
             cons = R.consequence_ratio(
-                p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s],
-                min(1.0, info * m.black_loss), pol.incentives.joint_punishment_multiplier, is_red * m.red_on,
-                pol.lists.red.clean_months, p.red_value[s], info * p.red_bonus[s], rev, beh.consequence_weight,
-                pol.disclosure.publication_months,
-                m.disclosure_on * min(1.0, info * pol.disclosure.penalty_demand_loss),
-                info * (p.tier_bonus[self.tier] - p.tier_bonus[tier_after]), beh.planning_horizon_months)
+                p_bl, pol.lists.blacklist.duration_months, p.margin[s], p.gain_share[s], m.black_loss,
+                pol.incentives.joint_punishment_multiplier, is_red * m.red_on, pol.lists.red.clean_months,
+                p.red_value[s], p.red_bonus[s], rev, beh.consequence_weight, pol.disclosure.publication_months,
+                m.disclosure_on * pol.disclosure.penalty_demand_loss,
+                p.tier_bonus[self.tier] - p.tier_bonus[tier_after], beh.planning_horizon_months, info)
             sanction = (R.expected_sanction(p_hat, pen.fine_multiple, cons, beh.risk_aversion)
                         + R.association_sanction(self.member, m.assoc_detection, pol.associations.sanction_multiple,
                                                  beh.risk_aversion))
@@ -436,7 +443,7 @@ class CreditModel(mesa.Model):
         counts, requested, scale = R.stratified_counts(sizes, self.p.stratum_prob,
                                                        self.scn.policy.inspection.capacity_per_month, self.rng)
         self.check_counts = counts
-        self.counters["campaign_inspections"] = int(counts[N_STRATA // 2:].sum())  # strata of campaign sectors
+        self.counters["campaign_inspections"] = int(counts[CAMPAIGN_STRATA].sum())
         self.counters["inspections_requested"] = requested
         self.counters["capacity_shortfall"] = requested * (1.0 - scale)
         self.counters["full_process_share"] = full_process_share(self.scn, sizes, self.p.stratum_prob * scale)
