@@ -29,16 +29,25 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import InputError, Problem
+from sim.names import SLUG_RULE, check_slug
+from sim.safeyaml import load_yaml
+
+MAX_POINTS = 20_000
+"""Most sample points a sweep may have (a Sobol design of 8 parameters at N = 2,048 has 20,480; a grid's
+points are the product of its lists' lengths)."""
+
+MAX_RUNS = 1_000_000
+"""Most runs (scenarios x points x replications) one batch may plan."""
 
 __all__ = ["BatchFile", "Sweep", "Run", "Plan", "load_batch", "plan", "sample_points", "run_one", "run_many",
            "chunk_size", "run_batch", "connect"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Bounds(_Strict):
@@ -54,7 +63,7 @@ class Sweep(_Strict):
 
     method: Literal["grid", "lhs", "sobol"] = Field(description="grid: every combination of values; lhs: Latin "
                                                     "hypercube of `samples` points; sobol: Saltelli/Sobol sample")
-    samples: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+    samples: Annotated[int, Field(ge=1, le=MAX_POINTS)] = Field(
         16, description="lhs: points; sobol: base N (a power of 2), giving N x (parameters + 2) points")
     seed: Annotated[int, Field(ge=0)] = Field(0, description="seed of the sample design (lhs, sobol)")
     parameters: dict[str, Bounds] = Field(description="parameter path -> bounds or values")
@@ -63,7 +72,8 @@ class Sweep(_Strict):
 class BatchFile(_Strict):
     """A batch: what to run, how often, with which seeds."""
 
-    name: str = Field("batch", pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: Annotated[str, AfterValidator(check_slug)] = Field("batch", description=f"the store's default folder name: "
+                                                                                    f"{SLUG_RULE}")
     scenarios: list[str] = Field(min_length=1, description="scenario files, relative to the batch file")
     replications: Annotated[int, Field(ge=1, le=100_000)] = 10
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
@@ -110,13 +120,10 @@ def load_batch(path: str | Path) -> tuple[BatchFile, str]:
     if not path.is_file():
         raise _problem(source, "(file)", source, "an existing batch YAML file")
     raw = path.read_bytes()
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise _problem(source, f"line {mark.line + 1}" if mark else "(file)", "unreadable", "valid YAML") from None
+    data = load_yaml(raw, source)
     if not isinstance(data, dict):
-        raise _problem(source, "(top level)", data, "a mapping with scenarios, replications, seed, ...")
+        raise _problem(source, "(top level)", "empty" if data is None else f"a {type(data).__name__}",
+                       "a mapping with scenarios, replications, seed, ...")
     try:
         batch = BatchFile.model_validate(data)
     except ValidationError as exc:
@@ -126,7 +133,9 @@ def load_batch(path: str | Path) -> tuple[BatchFile, str]:
             value = e.get("input", "")
             allowed = e["msg"] if e["type"] != "extra_forbidden" else (
                 "not a batch field (allowed: " + ", ".join(BatchFile.model_fields) + ")")
-            problems.append(Problem(source, loc, value if not isinstance(value, dict) else "(mapping)", allowed))
+            allowed = allowed.removeprefix("Value error, ")
+            problems.append(Problem(source, loc, value if not isinstance(value, (dict, list)) else
+                                    f"a {type(value).__name__}", allowed))
         raise InputError(problems) from None
     return batch, hashlib.sha256(raw).hexdigest()[:16]
 
@@ -149,9 +158,7 @@ def _check_sweep(sweep: Sweep, source: str) -> None:
             if not b.values:
                 problems.append(Problem(source, where, "(no values)", "a list of values for a grid"))
             else:
-                for v in b.values:
-                    if lo is not None and isinstance(v, (int, float)) and not lo <= v <= hi:
-                        problems.append(Problem(source, where + ".values", v, f"values within {rng}"))
+                problems.extend(_check_values(path, b.values, source, where + ".values"))
         else:
             if b.min is None or b.max is None or b.values is not None:
                 problems.append(Problem(source, where, "(bounds)", f"min and max (no values) for {sweep.method}"))
@@ -166,8 +173,42 @@ def _check_sweep(sweep: Sweep, source: str) -> None:
                 problems.append(Problem(source, where, f"min {b.min} >= max {b.max}", "min below max"))
     if sweep.method == "sobol" and sweep.samples & (sweep.samples - 1):
         problems.append(Problem(source, "sweep.samples", sweep.samples, "a power of 2 for a Sobol sample"))
+    if not problems:
+        n = _point_count(sweep)
+        if n > MAX_POINTS:
+            what = {"grid": "the product of the grid's list lengths", "lhs": "samples",
+                    "sobol": f"samples x (parameters + 2) = {sweep.samples} x {len(sweep.parameters) + 2}"}
+            problems.append(Problem(source, "sweep", f"{n:,} sample points",
+                                    f"at most {MAX_POINTS:,} points ({what[sweep.method]}): split the batch"))
     if problems:
         raise InputError(problems)
+
+
+def _point_count(sweep: Sweep) -> int:
+    """Sample points the sweep will make (computed without making them)."""
+    if sweep.method == "grid":
+        return math.prod(len(b.values or ()) for b in sweep.parameters.values())
+    if sweep.method == "lhs":
+        return sweep.samples
+    return sweep.samples * (len(sweep.parameters) + 2)
+
+
+def _check_values(path: str, values: list, source: str, where: str) -> list[Problem]:
+    """One problem per grid value the scenario schema would refuse at ``path`` (type and range)."""
+    from pydantic import TypeAdapter
+
+    from sim.scenario import _allowed, _field_at
+
+    _, info = _field_at(tuple(path.split(".")))
+    adapter = TypeAdapter(Annotated[info.annotation, info])
+    out = []
+    for v in values:
+        try:
+            adapter.validate_python(v, strict=True)
+        except ValidationError:
+            shown = v if isinstance(v, (str, int, float, bool)) or v is None else f"a {type(v).__name__}"
+            out.append(Problem(source, where, shown, _allowed(tuple(path.split(".")), "value")))
+    return out
 
 
 def sample_points(sweep: Sweep | None) -> list[dict]:
@@ -228,6 +269,9 @@ def plan(path: str | Path) -> Plan:
     loaded = []
     for i, f in enumerate(batch.scenarios):
         fp = base / f
+        if fp.suffix.lower() not in (".yaml", ".yml"):
+            problems.append(Problem(source, f"scenarios[{i}]", f, "a scenario file ending in .yaml or .yml"))
+            continue
         if not fp.is_file():
             problems.append(Problem(source, f"scenarios[{i}]", f, "an existing scenario file (relative to the batch)"))
             continue
@@ -246,20 +290,38 @@ def plan(path: str | Path) -> Plan:
         loaded.append((i, scn.name, raw, str(fp)))
     if problems:
         raise InputError(problems)
+    total = len(loaded) * len(points) * batch.replications
+    if total > MAX_RUNS:
+        raise _problem(source, "replications", batch.replications,
+                       f"at most {MAX_RUNS:,} runs in one batch (scenarios x points x replications = "
+                       f"{len(loaded)} x {len(points):,} x {batch.replications:,} = {total:,}): split the batch")
     width = len(str(max(len(points), 1) - 1))
     rwidth = len(str(batch.replications - 1))
+    sizes: dict[tuple, str] = {}
     for i, name, raw, fp in loaded:
         for k, point in enumerate(points):
             data, error = None, None
             try:
                 sets = [_set_text(p, v) for p, v in point.items()]
-                data = validate_dict(apply_overrides(raw, sets) if sets else raw, fp).model_dump(mode="json")
+                scn = validate_dict(apply_overrides(raw, sets) if sets else raw, fp)
+                data = scn.model_dump(mode="json")
+                pop = scn.population
+                sizes.setdefault((pop.merchants, pop.months, pop.entry_rate_per_month, pop.exit_rate_per_month), fp)
             except InputError as exc:
                 error = "; ".join(str(p) for p in exc.problems)
             for r in range(batch.replications):
                 key = (r,) if batch.seeds == "common" else (i, k, r)
                 runs.append(Run(f"{name}__s{k:0{width}d}__r{r:0{rwidth}d}", name, k, r, point, key, data, error))
+    _check_memory(sizes, batch.engine)
     return Plan(batch, source, digest, hashes, points, runs)
+
+
+def _check_memory(sizes: dict, engine: str) -> None:
+    """Refuse a batch whose largest run would not fit in memory, before anything starts (as ``sim run`` does)."""
+    from sim.engines import check_fits, resolve_engine
+
+    for (merchants, months, entry, exit_), fp in sizes.items():
+        check_fits(resolve_engine(engine, merchants), merchants, months, entry, exit_, fp)
 
 
 def run_one(run: Run, seed: int, engine: str) -> dict:
@@ -332,22 +394,79 @@ def chunk_size(p: Plan, todo: int, workers: int) -> int:
     return max(1, min(int(SECONDS_PER_TASK / per_run), 32, todo // (4 * workers)))
 
 
+SCHEDULER_TIMEOUT = 5.0
+"""Seconds to reach a Dask scheduler and hear it answer as one (:func:`handshake`)."""
+
+
+def _scheduler_address(address: str) -> str:
+    """``address`` as ``tcp://host:port`` (or ``tls://``); InputError for anything else."""
+    import re
+
+    problem = _problem("sim batch", "--scheduler", address,
+                       "a Dask scheduler address: tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT")
+    text = address.strip()
+    if "://" not in text:
+        text = "tcp://" + text
+    m = re.fullmatch(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})", text)
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise problem
+    return text
+
+
+def handshake(address: str, timeout: float = SCHEDULER_TIMEOUT) -> dict:
+    """Ask the server at ``address`` who it is, within ``timeout`` seconds; return its identity.
+
+    The Dask protocol's ``identity`` call: a scheduler answers with ``type: Scheduler``. Anything
+    else (a port that sends a banner, a web server that stays silent, a refused connection, an
+    answer too large to be a greeting) is an :class:`InputError` naming ``--scheduler``.
+    """
+    import asyncio
+
+    from distributed.comm import connect as comm_connect
+
+    async def ask() -> object:
+        comm = await comm_connect(address, timeout=timeout, handshake_overrides={"pickle-protocol": 4})
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded() -> object:
+        return await asyncio.wait_for(ask(), timeout)
+
+    try:
+        reply = asyncio.run(bounded())
+    except (TimeoutError, asyncio.TimeoutError):
+        why = f"no Dask answer within {timeout:g} s"
+    except (Exception, MemoryError) as exc:  # noqa: BLE001  (whatever a stranger sends)
+        why = f"the server there does not speak Dask: {type(exc).__name__}"
+    else:
+        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
+            return reply
+        why = "the server there is not a Dask scheduler"
+    raise _problem("sim batch", "--scheduler", address, f"a reachable Dask scheduler ({why})")
+
+
 def connect(workers: int | None, scheduler: str | None):
     """A Dask client: on ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) if given, else an embedded cluster.
 
     The embedded cluster is a ``LocalCluster`` of ``workers`` processes (default: the machine's
     cores), one thread each, dashboard on a free loopback port; numba in each worker uses one
-    thread, so processes do not oversubscribe the cores. An unreachable scheduler raises
-    :class:`InputError` within a few seconds.
+    thread, so processes do not oversubscribe the cores. A scheduler address is checked first (its
+    form, then a :func:`handshake` of at most :data:`SCHEDULER_TIMEOUT` seconds): anything that is not
+    a reachable Dask scheduler is an :class:`InputError`.
     """
     from dask.distributed import Client, LocalCluster
 
-    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if address:
+    given = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if given:
+        address = _scheduler_address(given)
+        handshake(address)
         try:
-            return Client(address, timeout="5s"), None
-        except (OSError, TimeoutError) as exc:
-            raise _problem("sim batch", "--scheduler", address,
+            return Client(address, timeout=f"{SCHEDULER_TIMEOUT:g}s"), None
+        except (Exception, MemoryError) as exc:  # noqa: BLE001
+            raise _problem("sim batch", "--scheduler", given,
                            f"a reachable Dask scheduler ({type(exc).__name__})") from None
     n = workers or os.cpu_count() or 1
     os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the worker processes
@@ -356,55 +475,80 @@ def connect(workers: int | None, scheduler: str | None):
     return Client(cluster), cluster
 
 
+def check_target(p: Plan, out: str | Path, scheduler: str | None = None):
+    """Check, before anything is written, that ``out`` can take this batch's store and that the scheduler
+    (``scheduler`` or ``DASK_SCHEDULER_ADDRESS``, if either is set) answers as one; return the
+    :class:`sim.results.Store`. Raises :class:`InputError` otherwise."""
+    from sim.results import Store
+
+    store = Store(out)
+    store.check(p)
+    given = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if given:
+        handshake(_scheduler_address(given))
+    return store
+
+
 def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: str | None = None,
               progress: bool = True) -> dict:
     """Run the plan's runs that the store under ``out`` does not hold yet; write each as it finishes.
 
-    Short runs are grouped into tasks of about a second (:func:`chunk_size`); at most two tasks per
-    worker are in flight, and each run's result is written (atomically) and dropped as soon as its
-    task returns, so memory stays flat however many runs the batch has. Returns counts:
-    ``planned``, ``skipped`` (already done), ``ok``, ``failed``.
+    The store is checked (:meth:`sim.results.Store.check`: the same batch, the same scenario
+    versions) and locked against a second batch; its finished runs are read back, and any that do
+    not read are run again (``counts["damaged"]``, said on stderr). Short runs are grouped into tasks
+    of about a second (:func:`chunk_size`); at most two tasks per worker are in flight, and each
+    run's result is written (atomically) and dropped as soon as its task returns, so memory stays
+    flat however many runs the batch has. Returns counts: ``planned``, ``skipped`` (already done),
+    ``damaged``, ``ok``, ``failed``.
     """
     from dask.distributed import as_completed
     from tqdm.auto import tqdm
 
-    from sim.results import Store
-
-    store = Store(out)
-    store.check(p)  # before anything is started or written
-    done = store.completed()
-    todo = [r for r in p.runs if r.run_id not in done]
-    counts = {"planned": len(p.runs), "skipped": len(p.runs) - len(todo), "ok": 0, "failed": 0}
-    if not todo:
-        return counts
-    client, cluster = connect(workers, scheduler)
-    try:
-        store.open(p)
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-        size = chunk_size(p, len(todo), n_workers)
-        chunks = (todo[i:i + size] for i in range(0, len(todo), size))
-        seed, engine = p.batch.seed, p.batch.engine
-        bar = tqdm(total=len(todo), desc=f"{p.batch.name} ({n_workers} workers)", unit="run", disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
-        # at most two tasks per worker in flight; each result is written and dropped on arrival
-        first = [client.submit(run_many, c, seed, engine, pure=False) for c in itertools.islice(chunks, 2 * n_workers)]
-        ac = as_completed(first)
-        t0 = time.perf_counter()
-        for fut in ac:
-            results = fut.result()
-            fut.release()
-            for result in results:
-                store.write(result)
-                counts["ok" if result["summary"]["status"] == "ok" else "failed"] += 1
-            bar.update(len(results))
-            bar.set_postfix(failed=counts["failed"], left=len(todo) - counts["ok"] - counts["failed"], refresh=False)
-            nxt = next(chunks, None)
-            if nxt is not None:
-                ac.add(client.submit(run_many, nxt, seed, engine, pure=False))
-        bar.close()
-        counts["seconds"] = round(time.perf_counter() - t0, 2)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    store = check_target(p, out, scheduler)  # before anything is started or written
+    with store.locked():
+        store.check(p)  # again, under the lock
+        done, bad = store.verified()
+        if bad:
+            print(f"sim batch: {len(bad)} finished runs did not read back (e.g. {bad[0]}); running them again",
+                  file=sys.stderr)
+        todo = [r for r in p.runs if r.run_id not in done]
+        counts = {"planned": len(p.runs), "skipped": len(p.runs) - len(todo), "damaged": len(bad), "ok": 0,
+                  "failed": 0}
+        if not todo:
+            return counts
+        client, cluster = connect(workers, scheduler)
+        try:
+            store.open(p)
+            _run_todo(client, p, store, todo, counts, workers, progress, as_completed, tqdm)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     return counts
+
+
+def _run_todo(client, p: Plan, store, todo: list, counts: dict, workers: int | None, progress: bool,
+              as_completed, tqdm) -> None:
+    """Submit ``todo`` in chunks, at most two tasks per worker in flight; write each result on arrival."""
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+    size = chunk_size(p, len(todo), n_workers)
+    chunks = (todo[i:i + size] for i in range(0, len(todo), size))
+    seed, engine = p.batch.seed, p.batch.engine
+    bar = tqdm(total=len(todo), desc=f"{p.batch.name} ({n_workers} workers)", unit="run", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    first = [client.submit(run_many, c, seed, engine, pure=False) for c in itertools.islice(chunks, 2 * n_workers)]
+    ac = as_completed(first)
+    t0 = time.perf_counter()
+    for fut in ac:
+        results = fut.result()
+        fut.release()
+        for result in results:
+            store.write(result)
+            counts["ok" if result["summary"]["status"] == "ok" else "failed"] += 1
+        bar.update(len(results))
+        bar.set_postfix(failed=counts["failed"], left=len(todo) - counts["ok"] - counts["failed"], refresh=False)
+        nxt = next(chunks, None)
+        if nxt is not None:
+            ac.add(client.submit(run_many, nxt, seed, engine, pure=False))
+    bar.close()
+    counts["seconds"] = round(time.perf_counter() - t0, 2)

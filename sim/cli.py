@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from sim.errors import InputError, Problem, SimError
@@ -173,36 +174,63 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.engines import CHOICES
-    from sim.runner import run_scenario, write_outputs
+    from sim.engines import CHOICES, check_fits, resolve_engine
+    from sim.runner import run_folder, run_scenario, write_outputs
     from sim.scenario import load_scenario
 
     if args.engine not in CHOICES:
         raise InputError([Problem("--engine", "--engine", args.engine, f"one of: {', '.join(CHOICES)}")])
     scn = load_scenario(args.scenario, args.sets)
+    pop = scn.population
+    check_fits(resolve_engine(args.engine, pop.merchants), pop.merchants, pop.months, pop.entry_rate_per_month,
+               pop.exit_rate_per_month, scn.name)
     out = Path(args.out) if args.out else Path("reports") / "runs" / scn.name
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem("--out", "--out", str(out), "a folder path (this is an existing file)")])
-    result = run_scenario(scn, reps=args.reps, seed=args.seed, engine=args.engine, progress=not args.quiet)
-    write_outputs(result, out, source=args.scenario)
+    with run_folder(out).claim() as folder:  # refused before the simulation if it may not be written
+        result = run_scenario(scn, reps=args.reps, seed=args.seed, engine=args.engine, progress=not args.quiet)
+        write_outputs(result, folder, source=args.scenario)
     print(f"{scn.name}: {scn.population.merchants:,} merchants x {scn.population.months} months x "
           f"{args.reps} reps, engine {result.engine}, seed {args.seed}, {result.seconds:.1f} s -> {out}")
     print(format_table({scn.name: result.summary}))
     return 0
 
 
+def _read_summary(folder: str) -> tuple[str, dict]:
+    """(scenario name, summary) of a ``sim run`` folder; InputError unless its summary.json is one."""
+    from sim.metrics import METRICS
+
+    path = Path(folder) / "summary.json"
+    if not path.is_file():
+        raise InputError([Problem("sim summary", "RUN", folder, "a folder written by 'sim run' (no summary.json)")])
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = None
+    known = {m.name for m in METRICS}
+
+    def cell(v: object) -> bool:
+        return isinstance(v, dict) and set(v) == {"mean", "lo", "hi"} and all(
+            x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in v.values())
+
+    if not isinstance(doc, dict) or not doc or not set(doc) <= known or not all(cell(v) for v in doc.values()):
+        raise InputError([Problem("sim summary", "RUN", str(path),
+                                  "a summary.json written by 'sim run' (metric -> {mean, lo, hi})")])
+    name = Path(folder).name
+    try:
+        name = str(json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["scenario"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return name, doc
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
+    read = [(d, *_read_summary(d)) for d in args.runs]
+    names = [n for _, n, _ in read]
     columns = {}
-    for d in args.runs:
-        path = Path(d) / "summary.json"
-        if not path.is_file():
-            raise InputError([Problem(d, "summary.json", str(path), "a folder written by 'sim run'")])
-        name = Path(d).name
-        try:
-            name = json.loads((Path(d) / "manifest.json").read_text())["scenario"]
-        except (OSError, ValueError, KeyError):
-            pass
-        columns[name] = json.loads(path.read_text())
+    for folder, name, doc in read:
+        label = name if names.count(name) == 1 else f"{name} ({folder})"  # two runs of one scenario
+        while label in columns:  # the same folder twice
+            label += "'"
+        columns[label] = doc
     print(format_table(columns))
     return 0
 
@@ -213,8 +241,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
     setup = prepare(args.scenarios, args.baseline, args.reps, args.seed, args.merchants, args.months, args.engine,
                     args.lang, args.sets, source="sim report")
     out = Path(args.out) if args.out else Path("reports") / f"{'-vs-'.join(setup.names)}-{setup.lang}"
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem("sim report", "--out", str(out), "a folder path (this is an existing file)")])
     t0 = time.perf_counter()
     written = build_report(setup, out, progress=not args.quiet)
     print(f"report ({setup.lang}, {len(setup.names)} scenarios x {setup.reps} replications) in "
@@ -227,46 +253,66 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebook(args: argparse.Namespace) -> int:
-    import yaml
+    from sim.report import notebook_parameters, resolve_notebook, run_notebook
 
-    from sim.report import NOTEBOOKS, run_notebook
-
-    path = Path(args.name)
-    if not path.suffix:
-        path = NOTEBOOKS / f"{args.name}.ipynb"
-    if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")))
-        raise InputError([Problem("sim notebook", "name", args.name, f"a notebook: {names}")])
-    import papermill as pm
-
-    known = pm.inspect_notebook(str(path))
-    params = {}
-    for name, raw in args.parameter:
-        if name not in known:
-            raise InputError([Problem("sim notebook", "-p", name, f"a parameter of {path.stem}: {', '.join(known)}")])
-        try:
-            params[name] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise InputError([Problem("sim notebook", name, raw, "a YAML value")]) from None
-        if known[name]["inferred_type_name"] == "str" and not isinstance(params[name], str):
-            params[name] = raw
+    path = resolve_notebook(args.name)
+    params = notebook_parameters(path, args.parameter)
     out = Path(args.out) if args.out else Path("reports") / "notebooks" / path.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.ipynb")
-    try:
+    with notebook_output(out) as tmp:
         run_notebook(path, tmp, params, progress=not args.quiet)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     print(f"{path.stem} -> {out}")
     return 0
 
 
+@contextmanager
+def notebook_output(out: Path):
+    """A temporary file next to ``out`` (a new ``.ipynb`` file or one to overwrite), renamed to ``out`` on success.
+
+    Checked before the notebook runs: ``out`` must end in ``.ipynb`` and not be a folder; its
+    folder is created if missing (and removed again on failure).
+    """
+    import tempfile
+
+    if out.suffix != ".ipynb":
+        raise InputError([Problem("sim notebook", "--out", str(out), "a file name ending in .ipynb")])
+    if out.is_dir() or out.is_symlink():
+        raise InputError([Problem("sim notebook", "--out", str(out), "a notebook file path (this is a folder)")])
+    created = []
+    p = out.parent
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    tmp = None
+    try:
+        if not p.is_dir():
+            raise InputError([Problem("sim notebook", "--out", str(out), f"a file path ({p} is a file)")])
+        for d in reversed(created):
+            d.mkdir()
+        fd, name = tempfile.mkstemp(prefix=f".{out.stem}.tmp-{os.getpid()}-", suffix=".ipynb", dir=out.parent)
+        os.close(fd)
+        tmp = Path(name)
+        yield tmp
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as exc:
+        raise InputError([Problem("sim notebook", "--out", str(out),
+                                  f"a file that can be written ({exc.strerror or exc})")]) from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+            for d in created:
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from sim.batch import plan, run_batch
+    from sim.batch import check_target, plan, run_batch
 
     p = plan(args.batch)
     out = Path(args.out) if args.out else Path("reports") / "batches" / p.batch.name
+    check_target(p, out, args.scheduler)
     n_scn = len(p.scenario_hashes)
     print(f"{p.batch.name}: {n_scn} scenarios x {len(p.points)} sample points x {p.batch.replications} replications "
           f"= {len(p.runs):,} runs -> {out}", file=sys.stderr)
@@ -290,9 +336,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from sim.results import compare
 
     metrics = args.metrics or list(COMPARE_METRICS)
+    csv = Path(args.csv) if args.csv else None
+    if csv is not None and (csv.is_dir() or not csv.parent.is_dir() or csv.name in ("", ".", "..")):
+        raise InputError([Problem("sim compare", "--csv", args.csv, "a file path in an existing folder")])
     diffs = compare(args.store, args.baseline, metrics, sample=args.sample)
-    if args.csv:
-        diffs.to_csv(args.csv)
+    if csv is not None:
+        try:
+            diffs.to_csv(csv)
+        except OSError as exc:
+            raise InputError([Problem("sim compare", "--csv", args.csv,
+                                      f"a file that can be written ({exc.strerror or exc})")]) from None
     rows = [["scenario", "metric", args.baseline, "scenario mean", "difference [95% interval]", "relative", "d", "n"]]
     for (scn, m), r in diffs.iterrows():
         mark = "" if r["sign"] else "  (includes 0)"
@@ -311,8 +364,17 @@ COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "summary": _cmd_summary,
 """Subcommand name -> its function (argparse has already checked the name)."""
 
 
+MAX_PROBLEM_LINES = 50
+"""Most problem lines printed for one command (the rest are counted)."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sim`` command; returns the exit code."""
+    """Entry point of the ``sim`` command; returns the exit code.
+
+    0: done. 2: bad input, one line per problem (at most :data:`MAX_PROBLEM_LINES`), nothing written.
+    1: a step failed (a notebook cell, failed batch runs), or an error in ``sim`` itself, said in one
+    line (``SIM_DEBUG=1`` shows its traceback). 130: interrupted. Never a traceback otherwise.
+    """
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         args = _parser().parse_args(argv)
@@ -321,8 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        for pr in exc.problems:
+        for pr in exc.problems[:MAX_PROBLEM_LINES]:
             print(pr, file=sys.stderr)
+        if len(exc.problems) > MAX_PROBLEM_LINES:
+            print(f"sim {args.command}: {len(exc.problems) - MAX_PROBLEM_LINES} more problems not shown",
+                  file=sys.stderr)
         return EXIT_BAD_INPUT
     except SimError as exc:  # a step failed (a notebook cell, a missing font): one line, exit 1
         print(f"sim {args.command}: {exc}", file=sys.stderr)
@@ -333,6 +398,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"sim {args.command}: interrupted; no output written", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"sim {args.command}: out of memory: try fewer merchants or replications", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001  (a bug in sim: one line, never a traceback)
+        if os.environ.get("SIM_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:200]
+        print(f"sim {args.command}: internal error {type(exc).__name__}: {text} (a bug in sim; "
+              "SIM_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,10 +38,18 @@ class Problem:
 
     def __str__(self) -> str:
         value = self.value
-        shown = "''" if value == "" else str(value)
+        shown = "''" if value == "" else _printable(str(value))
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        return f"{self.source}: {self.path}: {shown}: {self.allowed}"
+        return f"{_printable(str(self.source))}: {_printable(str(self.path))}: {shown}: {self.allowed}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (newlines, escapes) written as escapes, so a problem stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for c in text)
 
 
 class InputError(SimError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import os
 import platform
 import sys
@@ -28,7 +27,8 @@ from sim.i18n import check_lang, t
 __all__ = ["NOTEBOOKS", "REPORT_NOTEBOOK", "Setup", "prepare", "run_all", "notebook_setup", "show", "heading",
            "title_html", "summary_html", "table_html", "targets_html", "differences_frame", "provenance_html",
            "summary_frame", "settings_html", "from_store", "export_html", "export_pdf", "run_notebook", "build_report",
-           "NotebookFailed", "REPORT_CSS", "REPORT_METRICS"]
+           "NotebookFailed", "REPORT_CSS", "REPORT_METRICS", "REPORT_FILES", "report_folder", "resolve_notebook",
+           "notebook_parameters", "PATH_PARAMETERS"]
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 """The notebooks folder of the source tree."""
@@ -77,7 +77,7 @@ def _whole(name: str, value: object, lo: int, hi: int, source: str, problems: li
 
 def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, seed: int = 0, merchants: int = 0,
             months: int = 0, engine: str = "auto", lang: str = "zh", sets: list | tuple = (), out_dir: str = "",
-            source: str = "parameter", min_reps: int = 2) -> Setup:
+            source: str = "parameter", min_reps: int = 2, field: str = "scenarios") -> Setup:
     """Check a notebook's or report's parameters and load its scenarios.
 
     Parameters
@@ -101,6 +101,9 @@ def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, s
         ``PATH=VALUE`` overrides applied to every scenario.
     out_dir : str
         Folder for figures and the summary CSV; empty: none written.
+    field : str
+        The parameter that holds ``scenarios``, as problems name it (``scenario`` in the notebooks
+        that take one file).
 
     Raises
     ------
@@ -114,7 +117,7 @@ def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, s
     if isinstance(scenarios, str):
         scenarios = [scenarios]
     if not isinstance(scenarios, (list, tuple)) or not scenarios or not all(isinstance(s, str) for s in scenarios):
-        raise InputError([Problem(source, "scenarios", scenarios, "one or more scenario file paths")])
+        raise InputError([Problem(source, field, scenarios, "one or more scenario file paths")])
     files = list(scenarios)
     if baseline:
         if not isinstance(baseline, str):
@@ -146,7 +149,7 @@ def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, s
     loaded: dict = {}
     for f in files:
         if not Path(f).is_file():
-            problems.append(Problem(source, "scenarios", f, "an existing scenario file"))
+            problems.append(Problem(source, field, f, "an existing scenario file"))
             continue
         try:
             scn = load_scenario(f, overrides)
@@ -154,7 +157,7 @@ def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, s
             problems.extend(exc.problems)
             continue
         if scn.name in loaded:
-            problems.append(Problem(source, "scenarios", f, f"scenarios with distinct names ({scn.name!r} twice)"))
+            problems.append(Problem(source, field, f, f"scenarios with distinct names ({scn.name!r} twice)"))
             continue
         loaded[scn.name] = (str(f), scn)
     if problems:
@@ -466,12 +469,141 @@ class NotebookFailed(SimError):
         super().__init__(f"{notebook}: cell {cell} failed: {ename}: {evalue}")
 
 
+PATH_PARAMETERS = ("scenario", "scenarios", "baseline", "store", "out_dir")
+"""Notebook parameters that hold paths: a relative path given on the command line is read from the
+working folder (the notebooks themselves run in ``notebooks/``). ``baseline`` is a path only when it
+names a ``.yaml`` file (with ``store`` it is a scenario name)."""
+
+
+def resolve_notebook(name: str) -> Path:
+    """The notebook ``sim notebook NAME`` runs: a shipped notebook's name, or the path of an ``.ipynb`` file.
+
+    Raises :class:`InputError` for anything else (a name is never turned into a path).
+    """
+    import nbformat
+
+    shipped = {p.stem: p for p in NOTEBOOKS.glob("*.ipynb")}
+    if name in shipped:
+        return shipped[name]
+    allowed = f"a notebook: {', '.join(sorted(shipped))}, or the path of an .ipynb file"
+    path = Path(name)
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise InputError([Problem("sim notebook", "name", name, allowed)])
+    try:
+        nbformat.validate(nbformat.read(str(path), as_version=4))
+    except Exception:  # noqa: BLE001  (any reason a file is not a notebook)
+        raise InputError([Problem("sim notebook", "name", name, "a valid Jupyter notebook (.ipynb)")]) from None
+    return path
+
+
+def _plain(value: object) -> bool:
+    """A value papermill may write into a notebook: a plain scalar or a list of plain strings."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return abs(value) < 2**63
+    if isinstance(value, float):
+        return value == value and abs(value) != float("inf")
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def notebook_parameters(notebook: Path, pairs: list) -> dict:
+    """Check ``-p NAME VALUE`` pairs against a notebook's parameters cell; return name -> value.
+
+    Each VALUE is read as YAML (:func:`sim.safeyaml.load_yaml`); a parameter declared ``str`` keeps
+    the text as given. Only plain scalars (text, whole numbers, finite numbers, true/false) and
+    lists of text are accepted, and each must come back unchanged from the Python source papermill
+    writes for it: so no value can become code. Relative paths in :data:`PATH_PARAMETERS` are made
+    absolute from the working folder.
+
+    Raises
+    ------
+    InputError
+        One problem per bad parameter, naming it, its value and what is allowed.
+    """
+    import ast
+
+    import papermill as pm
+    from papermill.translators import PythonTranslator
+
+    from sim.safeyaml import load_yaml
+
+    try:
+        known = pm.inspect_notebook(str(notebook))
+    except Exception:  # noqa: BLE001
+        raise InputError([Problem("sim notebook", "name", str(notebook),
+                                  "a notebook with a parameters cell")]) from None
+    params: dict = {}
+    problems: list[Problem] = []
+    for name, raw in pairs:
+        if name not in known:
+            problems.append(Problem("sim notebook", "-p", name, f"a parameter of {notebook.stem}: {', '.join(known)}"))
+            continue
+        declared = known[name]["inferred_type_name"]
+        try:
+            value = load_yaml(raw, f"-p {name}")
+        except InputError:
+            value = raw if declared == "str" else _Unreadable
+        if declared == "str" and not isinstance(value, str):
+            value = raw
+        kind = "text" if declared == "str" else "a list of text" if declared == "list" else \
+            "a whole number" if declared == "int" else "a plain value (number, true/false, text, list of text)"
+        if value is _Unreadable or not _plain(value):
+            problems.append(Problem("sim notebook", name, raw, kind))
+            continue
+        source = PythonTranslator.translate(value)
+        try:
+            same = ast.literal_eval(source) == value and type(ast.literal_eval(source)) is type(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            same = False
+        if not same:
+            problems.append(Problem("sim notebook", name, raw, kind + " that papermill can write as it is"))
+            continue
+        if name in PATH_PARAMETERS and value and (name != "baseline" or str(value).endswith((".yaml", ".yml"))):
+            value = [os.path.abspath(v) for v in value] if isinstance(value, list) else os.path.abspath(value)
+        params[name] = value
+    if problems:
+        raise InputError(problems)
+    return params
+
+
+_Unreadable = object()
+
+
+def _quiet_kernel_manager():
+    """A kernel manager whose kernel process writes its own log (shutdown notices) nowhere near our stderr.
+
+    ipykernel logs ``KeyboardInterrupt caught in kernel`` when jupyter_client interrupts a kernel slow
+    to shut down; that is kernel housekeeping, not the product's output. ``SIM_KERNEL_LOG`` names a
+    file to keep it in (for debugging a kernel); by default it is dropped.
+    """
+    import subprocess
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            target = os.environ.get("SIM_KERNEL_LOG")
+            kw["stderr"] = open(target, "ab") if target else subprocess.DEVNULL  # noqa: SIM115
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                if target:
+                    kw["stderr"].close()
+
+    return QuietKernelManager
+
+
 def run_notebook(notebook: str | Path, output: str | Path, parameters: dict, progress: bool = True) -> Path:
     """Execute a notebook with papermill (kernel ``python3``, working directory: the notebook's folder).
 
     Raises :class:`InputError` when the notebook rejected a parameter (its :func:`prepare` raised),
     and :class:`NotebookFailed` naming the cell and the error for any other failure. The output
-    notebook is written either way (papermill writes the failing state for inspection).
+    notebook is written either way (papermill writes the failing state for inspection). The kernel
+    process's own log goes to ``SIM_KERNEL_LOG`` or nowhere, never to this process's stderr.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -480,7 +612,8 @@ def run_notebook(notebook: str | Path, output: str | Path, parameters: dict, pro
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
                             cwd=str(notebook.parent), progress_bar=progress, log_output=False,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            kernel_manager_class=_quiet_kernel_manager())
     except PapermillExecutionError as exc:
         if exc.ename == "InputError":
             raise InputError([_parse_problem(line) for line in exc.evalue.splitlines() if line.strip()]) from None
@@ -495,21 +628,37 @@ def _parse_problem(line: str) -> Problem:
     return Problem(source, path, value, allowed)
 
 
+REPORT_FILES = frozenset({"report.pdf", "report.html", "report.ipynb", "summary.csv", "report.json"})
+"""The files of a report folder besides ``figures/*.png`` and ``figures/*.svg``."""
+
+
+def _report_file(name: str) -> bool:
+    return name in REPORT_FILES or (name.startswith("figures/") and name.count("/") == 1
+                                    and name.endswith((".png", ".svg")))
+
+
+def report_folder(out: str | Path, field: str = "--out"):
+    """The :class:`~sim.outdir.OutputFolder` of a report (replaces only a folder ``sim report`` wrote)."""
+    from sim.outdir import OutputFolder
+
+    return OutputFolder(out, "sim report", "report.json", legacy=_report_file, field=field)
+
+
 def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:
     """Write a report into ``out``: executed notebook, HTML, PDF, figures (PNG + SVG), summary CSV.
 
-    Everything is built in a temporary folder next to ``out`` and renamed into place at the end, so
-    a failure leaves no folder that looks like a report. Returns the paths written (name -> Path).
+    The folder is claimed first (refused in one line if it holds anything ``sim report`` did not
+    write), built under a temporary name next to ``out`` and renamed into place at the end, so a
+    failure leaves no folder that looks like a report. Returns the paths written (name -> Path).
     """
-    from sim.runner import atomic_folder
-
     out = Path(out)
 
     def step(i: int, text: str) -> None:
         if progress:
             print(f"[{i}/4] {text}", file=sys.stderr, flush=True)
 
-    with atomic_folder(out) as tmp:
+    with report_folder(out) as folder:
+        tmp = folder.tmp
         step(1, f"running {REPORT_NOTEBOOK.name} ({len(setup.scenarios)} scenarios x {setup.reps} replications)")
         params = {"scenarios": [str(Path(p).resolve()) for p, _ in setup.scenarios.values()],
                   "baseline": str(Path(setup.scenarios[setup.baseline][0]).resolve()), "reps": setup.reps,
@@ -527,7 +676,7 @@ def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:
         step(3, "PDF")
         export_pdf(tmp / "report.html", tmp / "report.pdf")
         step(4, f"moving into {out}")
-        meta = {"scenarios": setup.names, "baseline": setup.baseline, "reps": setup.reps, "seed": setup.seed,
-                "lang": setup.lang, "sets": setup.sets, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        (tmp / "report.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return {str(p.relative_to(out)): p for p in sorted(out.rglob("*")) if p.is_file()}
+        folder.manifest = {"scenarios": setup.names, "baseline": setup.baseline, "reps": setup.reps,
+                           "seed": setup.seed, "lang": setup.lang, "sets": setup.sets,
+                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {str(p.relative_to(folder.out)): p for p in sorted(folder.out.rglob("*")) if p.is_file()}

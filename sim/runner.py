@@ -8,14 +8,9 @@ on how many replications run or in which order.
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +20,12 @@ import pandas as pd
 from sim.analysis import SUMMARY_MONTHS, describe, per_rep
 from sim.engines import check_fits, get_engine, resolve_engine
 from sim.metrics import METRICS
+from sim.outdir import OutputFolder
 from sim.params import compile_scenario
 from sim.scenario import Scenario, scenario_hash, to_yaml
 
 __all__ = ["RunResult", "rep_generators", "run_scenario", "run_replication", "summarise", "write_outputs",
-           "code_version", "atomic_folder", "SUMMARY_MONTHS"]
+           "code_version", "run_folder", "RUN_FILES", "SUMMARY_MONTHS"]
 
 
 
@@ -166,18 +162,30 @@ def code_version() -> str:
         return "unknown"
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, source: str = "") -> Path:
+RUN_FILES = frozenset({"summary.json", "timeseries.parquet", "scenario.yaml", "manifest.json"})
+"""The files of a ``sim run`` folder."""
+
+
+def run_folder(out_dir: str | Path, field: str = "--out") -> OutputFolder:
+    """The :class:`~sim.outdir.OutputFolder` of a ``sim run`` result (claim it before running)."""
+    return OutputFolder(out_dir, "sim run", "manifest.json", legacy=RUN_FILES.__contains__, field=field)
+
+
+def write_outputs(result: RunResult, out_dir: str | Path | OutputFolder, source: str = "") -> Path:
     """Write ``summary.json``, ``timeseries.parquet``, ``scenario.yaml`` and ``manifest.json``.
 
-    The folder is built next to ``out_dir`` under a temporary name and renamed
-    into place, so ``out_dir`` never holds a half-written result.
+    ``out_dir`` is a path or a folder already claimed with :func:`run_folder` (as ``sim run`` does,
+    so that a folder it may not replace is refused before the simulation). The folder is built next
+    to its place under a temporary name and renamed into place, so it never holds a half-written
+    result, and an existing folder is replaced only if ``sim run`` wrote it.
     """
-    out = Path(out_dir)
-    with atomic_folder(out) as tmp:
+    folder = out_dir if isinstance(out_dir, OutputFolder) else run_folder(out_dir)
+    with folder:
+        tmp = folder.tmp
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         (tmp / "scenario.yaml").write_text(to_yaml(result.scenario), encoding="utf-8")
-        manifest = {
+        folder.manifest = {
             "scenario": result.scenario.name,
             "scenario_file": source,
             "scenario_hash": scenario_hash(result.scenario),
@@ -194,30 +202,4 @@ def write_outputs(result: RunResult, out_dir: str | Path, source: str = "") -> P
             "numpy": np.__version__,
             "host": platform.node(),
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return out
-
-
-@contextmanager
-def atomic_folder(out: str | Path) -> Iterator[Path]:
-    """Build a folder under a temporary name next to ``out``; rename it to ``out`` only on success.
-
-    Yields the temporary folder. On normal exit it replaces ``out`` (an existing ``out`` is moved
-    aside first and removed after); on any exception the temporary folder is removed and ``out``
-    is left as it was, so ``out`` never holds a half-written result.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return folder.out

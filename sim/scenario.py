@@ -17,12 +17,14 @@ from __future__ import annotations
 import copy
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import InputError, Problem
+from sim.names import SLUG_RULE, check_slug
+from sim.safeyaml import load_yaml
 
 __all__ = [
     "Scenario",
@@ -563,7 +565,8 @@ class Population(_Strict):
 class Scenario(_Strict):
     """A validated scenario: policy levers, behavioural uncertainties, population."""
 
-    name: str = Field("unnamed", description="Short name used in outputs")
+    name: Annotated[str, AfterValidator(check_slug)] = Field(
+        "unnamed", description=f"Short name used in outputs and as a folder name: {SLUG_RULE}")
     description: str = Field("", description="What the scenario stands for")
     description_zh: str = Field("", description="The description in Chinese, for reports in Chinese (optional)")
     policy: Policy = Field(default_factory=Policy)
@@ -648,7 +651,8 @@ def validate_dict(data: Any, source: str) -> Scenario:
         Name used at the start of each problem line (usually the file path).
     """
     if not isinstance(data, dict):
-        raise InputError([Problem(source, "(top level)", data, "a mapping of policy, behaviour, population")])
+        raise InputError([Problem(source, "(top level)", f"a {type(data).__name__}",
+                                  "a mapping of policy, behaviour, population")])
     # merge onto the full defaults, so a partial mapping (one sector's gain) keeps the other defaults
     data = _merge(_DEFAULTS, data)
     try:
@@ -720,36 +724,53 @@ def cross_checks(scn: Scenario, source: str) -> list[Problem]:
     return out
 
 
-def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
-    """Read a scenario file and the files it ``extends``, merged; not yet validated."""
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+"""A scenario file's name ends in one of these (so a batch or ``extends`` cannot read any file)."""
+
+
+def _readable_yaml(path: Path, source: str, field: str, value: str) -> None:
+    """Raise InputError unless ``path`` is an existing ``.yaml``/``.yml`` file."""
+    if path.suffix.lower() not in SCENARIO_SUFFIXES:
+        raise InputError([Problem(source, field, value, "a scenario file ending in .yaml or .yml")])
+    if not path.is_file():
+        where = " (relative to this one)" if field == "extends" else ""
+        raise InputError([Problem(source, field, value, f"an existing scenario file{where}")])
+
+
+def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
+    """Read a scenario file and the files it ``extends``, merged; not yet validated.
+
+    The file is read by :func:`sim.safeyaml.load_yaml` (size caps, duplicate keys refused); an
+    empty file is refused (a planner who saved an empty file must not get a run of the defaults).
+    """
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise InputError([Problem(source, "(file)", source, "an existing YAML scenario file")])
+    if not _chain:
+        _readable_yaml(path, source, "(file)", source)
     resolved = path.resolve()
-    if resolved in _seen:
-        raise InputError([Problem(source, "extends", source, "no cycles: a file cannot extend itself")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise InputError([Problem(source, where, getattr(exc, "problem", "parse error"), "valid YAML")]) from None
-    except UnicodeDecodeError:
-        raise InputError([Problem(source, "(file)", "binary", "UTF-8 YAML text")]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(source, "(file)", source, f"a readable file ({exc.strerror})")]) from None
+    data = load_yaml(raw, source)
     if data is None:
-        data = {}
+        raise InputError([Problem(source, "(file)", "empty", "a scenario: at least a name, or extends: a file")])
     if not isinstance(data, dict):
-        raise InputError([Problem(source, "(top level)", data, "a mapping of policy, behaviour, population")])
+        raise InputError([Problem(source, "(top level)", f"a {type(data).__name__}",
+                                  "a mapping of policy, behaviour, population")])
     parent = data.pop("extends", None)
     own_description = "description" in data and "description_zh" not in data
     if parent is not None:
         if not isinstance(parent, str):
-            raise InputError([Problem(source, "extends", parent, "a path to another scenario file")])
-        parent_path = (path.parent / parent)
-        if not parent_path.is_file():
-            raise InputError([Problem(source, "extends", parent, "an existing scenario file (relative to this one)")])
-        base = load_raw(parent_path, _seen + (resolved,))
+            raise InputError([Problem(source, "extends", f"a {type(parent).__name__}",
+                                      "a path to another scenario file")])
+        parent_path = path.parent / parent
+        _readable_yaml(parent_path, source, "extends", parent)
+        chain = _chain + (resolved,)
+        if parent_path.resolve() in chain:
+            loop = " -> ".join(p.name for p in chain + (parent_path.resolve(),))
+            raise InputError([Problem(source, "extends", parent, f"no cycles ({loop})")])
+        base = load_raw(parent_path, chain)
         data = _merge(base, data)
         if own_description:  # a new description without its Chinese: the parent's Chinese would be wrong
             data.pop("description_zh", None)
@@ -776,8 +797,8 @@ def parse_set(text: str) -> tuple[tuple[str, ...], Any]:
     if not key or any(not p for p in parts):
         raise InputError([Problem("--set", key or "(empty)", text, "a dotted field path, e.g. policy.tiers.A")])
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = load_yaml(raw, "--set") if raw.strip() else None
+    except InputError:
         raise InputError([Problem("--set", key, raw, "a YAML value (number, true/false, text)")]) from None
     if value is None:
         raise InputError([Problem("--set", key, raw, "a value after '='")])
