@@ -130,7 +130,7 @@ def load_batch(path: str | Path) -> tuple[BatchFile, str]:
         problems = []
         for e in exc.errors():
             loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
-            value = e.get("input", "")
+            value = e.get("input", "") if e["type"] != "extra_forbidden" else "(a key not in the schema)"
             allowed = e["msg"] if e["type"] != "extra_forbidden" else (
                 "not a batch field (allowed: " + ", ".join(BatchFile.model_fields) + ")")
             allowed = allowed.removeprefix("Value error, ")
@@ -483,6 +483,7 @@ def check_target(p: Plan, out: str | Path, scheduler: str | None = None):
 
     store = Store(out)
     store.check(p)
+    store.refuse_if_locked()
     given = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if given:
         handshake(_scheduler_address(given))

@@ -512,8 +512,8 @@ def _plain(value: object) -> bool:
 def notebook_parameters(notebook: Path, pairs: list) -> dict:
     """Check ``-p NAME VALUE`` pairs against a notebook's parameters cell; return name -> value.
 
-    Each VALUE is read as YAML (:func:`sim.safeyaml.load_yaml`); a parameter declared ``str`` keeps
-    the text as given. Only plain scalars (text, whole numbers, finite numbers, true/false) and
+    A parameter declared ``str`` takes the text as given; any other VALUE is read as YAML
+    (:func:`sim.safeyaml.load_yaml`). Only plain scalars (text, whole numbers, finite numbers, true/false) and
     lists of text are accepted, and each must come back unchanged from the Python source papermill
     writes for it: so no value can become code. Relative paths in :data:`PATH_PARAMETERS` are made
     absolute from the working folder.
@@ -542,12 +542,13 @@ def notebook_parameters(notebook: Path, pairs: list) -> dict:
             problems.append(Problem("sim notebook", "-p", name, f"a parameter of {notebook.stem}: {', '.join(known)}"))
             continue
         declared = known[name]["inferred_type_name"]
-        try:
-            value = load_yaml(raw, f"-p {name}")
-        except InputError:
-            value = raw if declared == "str" else _Unreadable
-        if declared == "str" and not isinstance(value, str):
+        if declared == "str":
             value = raw
+        else:
+            try:
+                value = load_yaml(raw, f"-p {name}")
+            except InputError:
+                value = _Unreadable
         kind = "text" if declared == "str" else "a list of text" if declared == "list" else \
             "a whole number" if declared == "int" else "a plain value (number, true/false, text, list of text)"
         if value is _Unreadable or not _plain(value):

@@ -75,9 +75,14 @@ class Store:
 
         A finished run is its ``runs/<id>.ok.parquet`` (one row) and its time series; each file's
         Parquet footer is read. A run that fails the check is removed so that the batch runs it again.
+        Called under :meth:`locked`, so every temporary file still there was left by a process that
+        died: those are removed too.
         """
         import pyarrow.parquet as pq
 
+        for folder in (self.runs, self.ts):
+            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                tmp.unlink(missing_ok=True)
         good, bad = set(), []
         for rid in sorted(self.completed()):
             row, ts = self.runs / f"{rid}.ok.parquet", self.ts / f"{rid}.parquet"
@@ -118,6 +123,26 @@ class Store:
             raise InputError([Problem("sim batch", "--out", str(self.root),
                                       "an empty or new folder, or a batch store")])
 
+    def refuse_if_locked(self) -> None:
+        """Raise :class:`InputError` if another process holds the store's lock now (a probe; nothing is created)."""
+        lock = self.root / ".lock"
+        if not lock.is_file():
+            return
+        fd = os.open(lock, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise self._in_use(fd) from None
+        finally:
+            os.close(fd)
+
+    def _in_use(self, fd: int) -> InputError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another process"
+        return InputError([Problem("sim batch", "--out", str(self.root),
+                                   f"a store no other 'sim batch' is writing (process {holder} is): "
+                                   "wait for it, or choose another --out")])
+
     @contextmanager
     def locked(self):
         """Hold the store's lock (``DIR/.lock``) for a batch's writes; refuse if another process holds it."""
@@ -127,10 +152,7 @@ class Store:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another process"
-                raise InputError([Problem("sim batch", "--out", str(self.root),
-                                          f"a store no other 'sim batch' is writing (process {holder} is): "
-                                          "wait for it, or choose another --out")]) from None
+                raise self._in_use(fd) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             yield self

@@ -665,7 +665,9 @@ def validate_dict(data: Any, source: str) -> Scenario:
             if e["type"] == "missing":
                 problems.append(Problem(source, _dotted(loc), "(missing)", "required"))
                 continue
-            if isinstance(value, dict) and e["type"] != "extra_forbidden":
+            if e["type"] == "extra_forbidden":  # the key is the offending token: its value is not shown
+                value = "(a key not in the schema)"
+            elif isinstance(value, dict):
                 value = "{...}"
             problems.append(Problem(source, _dotted(loc), value, _allowed(loc, e["type"])))
         raise InputError(problems) from None
