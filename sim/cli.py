@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     nb = sub.add_parser("notebook", help="run one of the notebooks with parameters (papermill)")
     nb.add_argument("name", help="notebook name or path, e.g. 02_run_scenario")
     nb.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="set a notebook parameter: text as given for a text parameter, otherwise read as YAML (repeatable)")
+                    help="set a notebook parameter: text as given for a text parameter, otherwise read as YAML "
+                         "(repeatable)")
     nb.add_argument("--out", default=None, help="executed notebook (default reports/notebooks/<name>.ipynb)")
     nb.add_argument("--quiet", action="store_true", help="no progress")
     return p

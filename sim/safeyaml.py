@@ -110,14 +110,18 @@ def load_yaml(text: str | bytes, source: str) -> Any:
         Too large, too deep, self-referring, a duplicate key, not UTF-8, or not valid YAML; the
         problem names the line, never quotes the file beyond the offending key.
     """
-    size = len(text.encode("utf-8") if isinstance(text, str) else text)
+    if isinstance(text, str):
+        try:
+            text = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: bytes of a command line that were not UTF-8
+            raise InputError([Problem(source, "(text)", "undecodable bytes", "UTF-8 text")]) from None
+    size = len(text)
     if size > MAX_BYTES:
         raise InputError([Problem(source, "(file)", f"{size:,} bytes", f"at most {MAX_BYTES:,} bytes of YAML")])
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError([Problem(source, "(file)", "binary", "UTF-8 YAML text")]) from None
+    try:
+        text = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError([Problem(source, "(file)", "binary", "UTF-8 YAML text")]) from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -755,7 +755,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     except OSError as exc:
         raise InputError([Problem(source, "(file)", source, f"a readable file ({exc.strerror})")]) from None
     data = load_yaml(raw, source)
-    if data is None:
+    if data is None or data == {}:
         raise InputError([Problem(source, "(file)", "empty", "a scenario: at least a name, or extends: a file")])
     if not isinstance(data, dict):
         raise InputError([Problem(source, "(top level)", f"a {type(data).__name__}",

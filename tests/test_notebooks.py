@@ -57,16 +57,18 @@ def test_notebook_runs_under_papermill_with_small_parameters(name, extra, tmp_pa
 @pytest.mark.parametrize("params, field", [
     ({"reps": 0}, "reps: 0"),
     ({"lang": "fr"}, "lang: fr"),
-    ({"scenario": "nope.yaml"}, "scenarios: nope.yaml"),
+    ({"scenario": "nope.yaml"}, "scenario: {cwd}/nope.yaml: an existing scenario file"),  # read from the working folder
 ])
 def test_bad_notebook_parameters_give_one_line_and_exit_2(params, field, tmp_path):
     args = [a for k, v in params.items() for a in ("-p", k, str(v))]
+    field = field.format(cwd=tmp_path)
     proc = subprocess.run([sys.executable, "-m", "sim", "notebook", "02_run_scenario", *args, "--quiet",
-                           "--out", str(tmp_path / "o.ipynb")], capture_output=True, text=True, timeout=300)
+                           "--out", str(tmp_path / "o.ipynb")], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and field in lines[0] and "Traceback" not in proc.stderr
-    assert not list(tmp_path.iterdir())
+    assert not list(tmp_path.iterdir())  # the output's temporary file is gone too
 
 
 def test_unknown_notebook_or_parameter_is_one_line(tmp_path):
