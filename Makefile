@@ -55,7 +55,7 @@ lab: env
 	$(BIN)/jupyter lab notebooks/
 
 test: env
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: env
 	$(BIN)/python benchmarks/bench_explore.py

@@ -212,7 +212,7 @@ def _read_summary(folder: str) -> tuple[str, dict]:
         return isinstance(v, dict) and set(v) == {"mean", "lo", "hi"} and all(
             x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in v.values())
 
-    if not isinstance(doc, dict) or not doc or not set(doc) <= known or not all(cell(v) for v in doc.values()):
+    if not isinstance(doc, dict) or not set(doc) & known or not all(cell(v) for v in doc.values()):
         raise InputError([Problem("sim summary", "RUN", str(path),
                                   "a summary.json written by 'sim run' (metric -> {mean, lo, hi})")])
     name = Path(folder).name
