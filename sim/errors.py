@@ -39,8 +39,8 @@ class Problem:
     def __str__(self) -> str:
         value = self.value
         shown = "''" if value == "" else _printable(str(value))
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        if len(shown) > 240:  # long enough for a path, short enough for one line
+            shown = shown[:237] + "..."
         return f"{_printable(str(self.source))}: {_printable(str(self.path))}: {shown}: {self.allowed}"
 
 

@@ -220,10 +220,11 @@ class Explorer:
         Each lever redraws on release. Returns the top-level widget (displayed when it is a cell's last value).
         """
         import ipywidgets as w
-        from IPython.display import HTML, Image, display
 
         lang = self.lang
-        out_fig, out_table = w.Output(), w.Output()
+        # the figure and the table are widgets whose value is replaced (no Output widget: capturing display
+        # messages into one races with a headless client such as papermill's, which then waits forever)
+        fig_view, table_view = w.Image(format="png"), w.HTML()
         status = w.HTML()
         controls: dict[str, w.Widget] = {}
         for lv in self.levers:
@@ -251,13 +252,8 @@ class Explorer:
                 status.value = (f"<b style='color:#c0392b'>{t('explore.invalid', lang)}</b>: "
                                 + "<br>".join(str(p) for p in exc.problems))
                 return
-            image = self.png(ts)
-            with out_fig:
-                out_fig.clear_output(wait=True)
-                display(Image(image))
-            with out_table:
-                out_table.clear_output(wait=True)
-                display(HTML(self.settings()))
+            fig_view.value = self.png(ts)
+            table_view.value = self.settings()
             status.value = t("explore.seconds", lang, seconds=seconds)
 
         for c in controls.values():
@@ -268,4 +264,4 @@ class Explorer:
             tabs.set_title(i, t(f"tab.{tab}", lang))
         self.controls = controls
         redraw()
-        return w.VBox([tabs, status, out_fig, w.HTML(f"<h3>{t('head.settings', lang)}</h3>"), out_table])
+        return w.VBox([tabs, status, fig_view, w.HTML(f"<h3>{t('head.settings', lang)}</h3>"), table_view])

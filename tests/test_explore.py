@@ -51,8 +51,12 @@ def test_the_widgets_redraw_when_a_lever_moves(explorer):
     assert status.value.endswith(" s")
     explorer.controls["policy.tiers.A"].value = 40  # below B: invalid
     assert "Settings not valid" in status.value and "policy.tiers" in status.value
+    figure, table = box.children[2], box.children[4]
+    before = bytes(figure.value)
+    assert before.startswith(b"\x89PNG") and "policy.tiers.A" in table.value
     explorer.controls["policy.tiers.A"].value = 91
     assert status.value.endswith(" s") and explorer.values["policy.tiers.A"] == 91
+    assert bytes(figure.value).startswith(b"\x89PNG") and bytes(figure.value) != before  # the panels were redrawn
 
 
 def test_redraws_reuse_one_figure_without_piling_up_bands(explorer):
