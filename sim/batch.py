@@ -33,11 +33,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from sim.errors import InputError, Problem
 from sim.names import SLUG_RULE, check_slug
-from sim.safeyaml import load_yaml
+from sim.safeyaml import load_yaml, read_capped
 
 MAX_POINTS = 20_000
 """Most sample points a sweep may have (a Sobol design of 8 parameters at N = 2,048 has 20,480; a grid's
 points are the product of its lists' lengths)."""
+
+MAX_SCENARIOS = 200
+"""Most scenario files one batch may name."""
 
 MAX_RUNS = 1_000_000
 """Most runs (scenarios x points x replications) one batch may plan."""
@@ -74,7 +77,8 @@ class BatchFile(_Strict):
 
     name: Annotated[str, AfterValidator(check_slug)] = Field("batch", description=f"the store's default folder name: "
                                                                                     f"{SLUG_RULE}")
-    scenarios: list[str] = Field(min_length=1, description="scenario files, relative to the batch file")
+    scenarios: list[str] = Field(min_length=1, max_length=MAX_SCENARIOS,
+                                 description="scenario files, relative to the batch file")
     replications: Annotated[int, Field(ge=1, le=100_000)] = 10
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     seeds: Literal["common", "independent"] = "common"
@@ -119,7 +123,7 @@ def load_batch(path: str | Path) -> tuple[BatchFile, str]:
     source = str(path)
     if not path.is_file():
         raise _problem(source, "(file)", source, "an existing batch YAML file")
-    raw = path.read_bytes()
+    raw = read_capped(path, source)
     data = load_yaml(raw, source)
     if not isinstance(data, dict):
         raise _problem(source, "(top level)", "empty" if data is None else f"a {type(data).__name__}",
@@ -328,7 +332,8 @@ def run_one(run: Run, seed: int, engine: str) -> dict:
     """Execute one run (on a worker): its summary row, and the row and time series as Parquet bytes.
 
     The summary row holds the run's key, its sample point (``p:<path>`` columns), ``status``
-    (``ok`` or ``failed``), ``error`` and every metric's average over the last 12 months. A run that
+    (``ok`` or ``failed``), ``error``, every metric's average over the last 12 months and the SHA-256
+    of its time series' Parquet bytes (``timeseries_sha256``, checked when a batch resumes). A run that
     raises is returned as ``failed`` with the error's type and message; it never stops the batch.
     The Parquet encoding is done here, on the worker, so the client only writes bytes to disk.
     """
@@ -365,8 +370,9 @@ def run_one(run: Run, seed: int, engine: str) -> dict:
         df.to_parquet(buf, index=False)
         return buf.getvalue()
 
-    return {"summary": row, "summary_parquet": parquet(pd.DataFrame([row])),
-            "timeseries_parquet": parquet(ts) if ts is not None else None}
+    ts_bytes = parquet(ts) if ts is not None else None
+    row["timeseries_sha256"] = hashlib.sha256(ts_bytes).hexdigest() if ts_bytes is not None else ""
+    return {"summary": row, "summary_parquet": parquet(pd.DataFrame([row])), "timeseries_parquet": ts_bytes}
 
 
 def run_many(runs: list[Run], seed: int, engine: str) -> list[dict]:
@@ -413,6 +419,37 @@ def _scheduler_address(address: str) -> str:
     return text
 
 
+MAX_GREETING = 1 << 20
+"""Largest first message (bytes) a Dask scheduler's greeting may announce; a scheduler's is a few hundred."""
+
+
+def _greeting_size(address: str, timeout: float) -> None:
+    """Read the length the server's first Dask frame announces, before Dask allocates a buffer of that size.
+
+    Dask's TCP comm starts each message with its length (8 bytes); a server that is not Dask may send
+    anything there (a banner reads as exabytes). Raises InputError if the length is over
+    :data:`MAX_GREETING`; says nothing if the server is silent or closes (the handshake then decides).
+    """
+    import socket
+    import struct
+
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            head = b""
+            while len(head) < 8:
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    return
+                head += chunk
+    except OSError:
+        return
+    (size,) = struct.unpack("Q", head)  # as Dask reads it
+    if size > MAX_GREETING:
+        raise _problem("sim batch", "--scheduler", address,
+                       f"a reachable Dask scheduler (the server there announced a first message of {size:,} bytes)")
+
+
 def handshake(address: str, timeout: float = SCHEDULER_TIMEOUT) -> dict:
     """Ask the server at ``address`` who it is, within ``timeout`` seconds; return its identity.
 
@@ -423,6 +460,9 @@ def handshake(address: str, timeout: float = SCHEDULER_TIMEOUT) -> dict:
     import asyncio
 
     from distributed.comm import connect as comm_connect
+
+    if address.startswith("tcp://"):
+        _greeting_size(address, timeout)
 
     async def ask() -> object:
         comm = await comm_connect(address, timeout=timeout, handshake_overrides={"pickle-protocol": 4})
@@ -491,7 +531,7 @@ def check_target(p: Plan, out: str | Path, scheduler: str | None = None):
 
 
 def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: str | None = None,
-              progress: bool = True) -> dict:
+              progress: bool = True, announce=None) -> dict:
     """Run the plan's runs that the store under ``out`` does not hold yet; write each as it finishes.
 
     The store is checked (:meth:`sim.results.Store.check`: the same batch, the same scenario
@@ -499,8 +539,8 @@ def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: s
     not read are run again (``counts["damaged"]``, said on stderr). Short runs are grouped into tasks
     of about a second (:func:`chunk_size`); at most two tasks per worker are in flight, and each
     run's result is written (atomically) and dropped as soon as its task returns, so memory stays
-    flat however many runs the batch has. Returns counts: ``planned``, ``skipped`` (already done),
-    ``damaged``, ``ok``, ``failed``.
+    flat however many runs the batch has. ``announce`` (if given) is called once the store is locked.
+    Returns counts: ``planned``, ``skipped`` (already done), ``damaged``, ``ok``, ``failed``.
     """
     from dask.distributed import as_completed
     from tqdm.auto import tqdm
@@ -508,6 +548,8 @@ def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: s
     store = check_target(p, out, scheduler)  # before anything is started or written
     with store.locked():
         store.check(p)  # again, under the lock
+        if announce is not None:
+            announce()
         done, bad = store.verified()
         if bad:
             print(f"sim batch: {len(bad)} finished runs did not read back (e.g. {bad[0]}); running them again",

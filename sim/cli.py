@@ -169,9 +169,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path}: ok")
         except InputError as exc:
             problems.extend(exc.problems)
-    for pr in problems:
-        print(pr, file=sys.stderr)
-    return EXIT_BAD_INPUT if problems else 0
+    if problems:
+        raise InputError(problems)
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -204,7 +204,7 @@ def _read_summary(folder: str) -> tuple[str, dict]:
         raise InputError([Problem("sim summary", "RUN", folder, "a folder written by 'sim run' (no summary.json)")])
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         doc = None
     known = {m.name for m in METRICS}
 
@@ -218,7 +218,7 @@ def _read_summary(folder: str) -> tuple[str, dict]:
     name = Path(folder).name
     try:
         name = str(json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["scenario"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         pass
     return name, doc
 
@@ -241,7 +241,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     setup = prepare(args.scenarios, args.baseline, args.reps, args.seed, args.merchants, args.months, args.engine,
                     args.lang, args.sets, source="sim report")
-    out = Path(args.out) if args.out else Path("reports") / f"{'-vs-'.join(setup.names)}-{setup.lang}"
+    out = Path(args.out) if args.out else Path("reports") / default_report_folder(setup.names, setup.lang)
     t0 = time.perf_counter()
     written = build_report(setup, out, progress=not args.quiet)
     print(f"report ({setup.lang}, {len(setup.names)} scenarios x {setup.reps} replications) in "
@@ -251,6 +251,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     figures = sorted(n for n in written if n.startswith("figures/") and n.endswith(".png"))
     print(f"  {out / 'figures'}/ ({len(figures)} figures, PNG + SVG)")
     return 0
+
+
+def default_report_folder(names: list[str], lang: str) -> str:
+    """``<a>-vs-<b>-<lang>`` from the scenario names (slugs), shortened with a hash past 120 bytes."""
+    import hashlib
+
+    name = f"{'-vs-'.join(names)}-{lang}"
+    if len(name.encode("utf-8")) > 120:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        name = f"{names[0][:40]}-vs-{len(names) - 1}-more-{digest}-{lang}"
+    return name
 
 
 def _cmd_notebook(args: argparse.Namespace) -> int:
@@ -278,6 +289,10 @@ def notebook_output(out: Path):
         raise InputError([Problem("sim notebook", "--out", str(out), "a file name ending in .ipynb")])
     if out.is_dir() or out.is_symlink():
         raise InputError([Problem("sim notebook", "--out", str(out), "a notebook file path (this is a folder)")])
+    if out.exists() and not _executed_notebook(out):
+        raise InputError([Problem("sim notebook", "--out", str(out),
+                                  "a new file, or a notebook executed by sim notebook (this one is not: "
+                                  "choose another name)")])
     created = []
     p = out.parent
     while not p.exists():
@@ -289,9 +304,11 @@ def notebook_output(out: Path):
             raise InputError([Problem("sim notebook", "--out", str(out), f"a file path ({p} is a file)")])
         for d in reversed(created):
             d.mkdir()
+        _clean_stale_notebooks(out)
         fd, name = tempfile.mkstemp(prefix=f".{out.stem}.tmp-{os.getpid()}-", suffix=".ipynb", dir=out.parent)
         os.close(fd)
         tmp = Path(name)
+        tmp.chmod(0o666 & ~_umask())
         yield tmp
         os.replace(tmp, out)
         tmp = None
@@ -308,6 +325,35 @@ def notebook_output(out: Path):
                     break
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _executed_notebook(path: Path) -> bool:
+    """True if ``path`` is a notebook that papermill executed (its metadata has a ``papermill`` section)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("metadata"), dict) and "papermill" in doc["metadata"]
+
+
+def _clean_stale_notebooks(out: Path) -> None:
+    """Remove temporary notebooks of ``out`` left by processes that no longer run (a killed ``sim notebook``)."""
+    prefix = f".{out.stem}.tmp-"
+    for f in out.parent.iterdir():
+        pid, sep, _ = f.name[len(prefix):].partition("-")
+        if f.name.startswith(prefix) and f.name.endswith(".ipynb") and pid.isdigit() and sep and f.is_file():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                f.unlink(missing_ok=True)
+            except PermissionError:
+                pass
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from sim.batch import check_target, plan, run_batch
 
@@ -315,9 +361,13 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / "batches" / p.batch.name
     check_target(p, out, args.scheduler)
     n_scn = len(p.scenario_hashes)
-    print(f"{p.batch.name}: {n_scn} scenarios x {len(p.points)} sample points x {p.batch.replications} replications "
-          f"= {len(p.runs):,} runs -> {out}", file=sys.stderr)
-    counts = run_batch(p, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
+
+    def announce() -> None:  # once the store is locked: every refusal comes before this line
+        print(f"{p.batch.name}: {n_scn} scenarios x {len(p.points)} sample points x {p.batch.replications} "
+              f"replications = {len(p.runs):,} runs -> {out}", file=sys.stderr)
+
+    counts = run_batch(p, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+                       announce=announce)
     secs = counts.get("seconds")
     rate = f", {60 * (counts['ok'] + counts['failed']) / secs:,.0f} runs/min" if secs else ""
     print(f"{p.batch.name}: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already in the store "
@@ -365,6 +415,13 @@ COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "summary": _cmd_summary,
 """Subcommand name -> its function (argparse has already checked the name)."""
 
 
+def threading_main() -> bool:
+    """True in the main thread (only there can signal handlers be set)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 MAX_PROBLEM_LINES = 50
 """Most problem lines printed for one command (the rest are counted)."""
 
@@ -376,11 +433,25 @@ def main(argv: list[str] | None = None) -> int:
     1: a step failed (a notebook cell, failed batch runs), or an error in ``sim`` itself, said in one
     line (``SIM_DEBUG=1`` shows its traceback). 130: interrupted. Never a traceback otherwise.
     """
+    import signal
+
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    for a in sys.argv[1:] if argv is None else argv:
+        try:
+            a.encode("utf-8")
+        except UnicodeEncodeError:  # bytes of another encoding: they could name no file we would find again
+            print(f"sim: {a.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')}: "
+                  "arguments must be UTF-8 text", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad flag (2, already reported in one line)
         return int(exc.code or 0)
+    def terminated(signum, frame):  # kill/SIGTERM: leave as on Ctrl-C, cleaning up temporary folders
+        raise KeyboardInterrupt
+
+    if threading_main():
+        signal.signal(signal.SIGTERM, terminated)
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:

@@ -38,10 +38,19 @@ class Problem:
 
     def __str__(self) -> str:
         value = self.value
-        shown = "''" if value == "" else _printable(str(value))
-        if len(shown) > 240:  # long enough for a path, short enough for one line
-            shown = shown[:237] + "..."
-        return f"{_printable(str(self.source))}: {_printable(str(self.path))}: {shown}: {self.allowed}"
+        shown = "''" if value == "" else _short(value)
+        return f"{_short(self.source)}: {_short(self.path)}: {shown}: {self.allowed}"
+
+
+def _short(value: object, most: int = 240) -> str:
+    """``value`` as printable text of at most ``most`` characters (long enough for a path, short enough for a line)."""
+    try:
+        text = str(value)
+    except ValueError:  # an integer too long to print
+        text = f"a number of {value.bit_length() if isinstance(value, int) else '?'} bits"
+    if len(text) > most:
+        text = text[:most - 3] + "..."
+    return _printable(text)
 
 
 def _printable(text: str) -> str:

@@ -66,16 +66,16 @@ class OutputFolder:
         The command writing it, e.g. ``"sim run"``; recorded in the manifest as ``written_by``.
     manifest_name : str
         The manifest's file name inside the folder (``manifest.json``, ``report.json``).
-    legacy : callable
-        Tells whether a file (path relative to the folder) is one an older version of ``writer``
-        wrote (its manifest had no ``written_by``): such a folder may be replaced if it holds only
-        such files.
+    legacy : (callable, frozenset) or None
+        How to recognise a folder an older version of ``writer`` wrote (its manifest had no
+        ``written_by``): a test of each file's path (relative to the folder) and the keys its
+        manifest must have. Such a folder may be replaced if it holds only such files.
     field : str
         The flag or parameter that named the folder, for error messages.
     """
 
-    def __init__(self, out: str | Path, writer: str, manifest_name: str, legacy: Callable[[str], bool] | None = None,
-                 field: str = "--out") -> None:
+    def __init__(self, out: str | Path, writer: str, manifest_name: str,
+                 legacy: tuple[Callable[[str], bool], frozenset] | None = None, field: str = "--out") -> None:
         self.out = Path(os.path.abspath(out))
         self.given = str(out)
         self.writer = writer
@@ -117,21 +117,36 @@ class OutputFolder:
         """The files the manifest in ``folder`` says the writer wrote, or None if it is not ours."""
         try:
             doc = json.loads((folder / self.manifest_name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         if not isinstance(doc, dict):
             return None
         if doc.get("written_by") == self.writer and isinstance(doc.get("files"), list):
             return {str(f) for f in doc["files"]} | {self.manifest_name}
         present = _files(folder)
-        if "written_by" not in doc and self.legacy is not None and all(self.legacy(f) for f in present):
-            return present
+        if "written_by" not in doc and self.legacy is not None:
+            is_ours, keys = self.legacy
+            if keys <= set(doc) and all(is_ours(f) for f in present):
+                return present
         return None
 
     # --- claim, commit, abort ---------------------------------------------------------------------
 
     def claim(self) -> OutputFolder:
         """Check the folder and make the temporary one next to it; raise InputError if it cannot be used."""
+        try:
+            str(self.out).encode("utf-8")
+        except UnicodeEncodeError:
+            raise self._refuse("a folder path of UTF-8 characters") from None
+        try:
+            self._claim()
+        except (OSError, RuntimeError) as exc:  # a name too long, a symbolic link loop, a place not writable
+            self.abort()
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise self._refuse(f"a folder that can be written ({why})") from None
+        return self
+
+    def _claim(self) -> None:
         out = self.out
         cwd = Path.cwd().resolve()
         if not out.name or out.name in (".", ".."):
@@ -148,29 +163,26 @@ class OutputFolder:
             p = p.parent
         if not p.is_dir():
             raise self._refuse(f"a folder path ({p} is a file)")
-        try:
-            for d in reversed(missing):
-                d.mkdir()
-                self._created.append(d)
-            self._clean_stale(parent)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=parent))
-            self.tmp.chmod(_umask_mode())
-            (self.tmp / PARTIAL).write_text(f"{os.getpid()}\n")
-        except OSError as exc:
-            self.abort()
-            raise self._refuse(f"a folder that can be written ({exc.strerror or exc})") from None
-        return self
+        for d in reversed(missing):
+            d.mkdir()
+            self._created.append(d)
+        self._clean_stale(parent)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=parent))
+        self.tmp.chmod(_umask_mode())
+        (self.tmp / PARTIAL).write_text(f"{os.getpid()}\n")
 
     def _clean_stale(self, parent: Path) -> None:
         """Remove temporary and set-aside folders of this output left by processes that no longer run."""
         for kind in ("tmp", "old"):
-            for d in parent.glob(f".{self.out.name}.{kind}-*-*"):
-                try:
-                    pid = int(d.name[len(f".{self.out.name}.{kind}-"):].split("-", 1)[0])
-                except ValueError:
+            prefix = f".{self.out.name}.{kind}-"
+            for d in parent.iterdir():
+                if not d.name.startswith(prefix):
+                    continue
+                pid, sep, rest = d.name[len(prefix):].partition("-")
+                if not (pid.isdigit() and sep and rest) or d.is_symlink() or not d.is_dir():
                     continue
                 ours = (d / PARTIAL).is_file() if kind == "tmp" else self._listed(d) is not None
-                if d.is_dir() and not d.is_symlink() and ours and not _alive(pid):
+                if ours and not _alive(int(pid)):
                     shutil.rmtree(d, ignore_errors=True)
 
     def commit(self) -> Path:
@@ -187,7 +199,11 @@ class OutputFolder:
             (tmp / self.manifest_name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
                                                   encoding="utf-8")
             self.replaceable()  # again: something may have appeared there during the work
-            if self.out.exists():
+            if self.out.is_dir() and not any(self.out.iterdir()):  # an empty folder of the user's: fill it
+                for entry in tmp.iterdir():
+                    os.replace(entry, self.out / entry.name)
+                tmp.rmdir()
+            elif self.out.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-{os.getpid()}-", dir=self.out.parent))
                 os.replace(self.out, old)
                 os.replace(tmp, self.out)

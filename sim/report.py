@@ -642,7 +642,8 @@ def report_folder(out: str | Path, field: str = "--out"):
     """The :class:`~sim.outdir.OutputFolder` of a report (replaces only a folder ``sim report`` wrote)."""
     from sim.outdir import OutputFolder
 
-    return OutputFolder(out, "sim report", "report.json", legacy=_report_file, field=field)
+    legacy = (_report_file, frozenset({"scenarios", "baseline", "reps", "seed", "lang"}))
+    return OutputFolder(out, "sim report", "report.json", legacy=legacy, field=field)
 
 
 def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:

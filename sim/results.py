@@ -24,6 +24,7 @@ with ``flock`` while a batch writes) keeps a second ``sim batch`` out of a store
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -45,7 +46,7 @@ def _read_manifest(root: Path, source: str, field: str) -> dict | None:
         return None
     try:
         doc = json.loads(m.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         raise InputError([Problem(source, field, str(root), "a batch store whose manifest.json reads as JSON "
                                   "(this one does not: restore it, or choose another folder)")]) from None
     if not isinstance(doc, dict) or "batch_hash" not in doc or not isinstance(doc.get("scenarios"), dict):
@@ -73,8 +74,9 @@ class Store:
     def verified(self) -> tuple[set[str], list[str]]:
         """Run ids whose files read back, and the ids of those that did not (their files are removed).
 
-        A finished run is its ``runs/<id>.ok.parquet`` (one row) and its time series; each file's
-        Parquet footer is read. A run that fails the check is removed so that the batch runs it again.
+        A finished run is its ``runs/<id>.ok.parquet`` (one row, read whole) and its time series, whose
+        SHA-256 must be the one the row records (``timeseries_sha256``). A run that fails the check is
+        removed so that the batch runs it again.
         Called under :meth:`locked`, so every temporary file still there was left by a process that
         died: those are removed too.
         """
@@ -87,7 +89,13 @@ class Store:
         for rid in sorted(self.completed()):
             row, ts = self.runs / f"{rid}.ok.parquet", self.ts / f"{rid}.parquet"
             try:
-                ok = pq.read_metadata(row).num_rows == 1 and pq.read_metadata(ts).num_rows > 0
+                table = pq.read_table(row)
+                digest = table.column("timeseries_sha256")[0].as_py() if "timeseries_sha256" in \
+                    table.column_names else None
+                if digest is None:  # a store written before the digest: its footer must read
+                    ok = table.num_rows == 1 and pq.read_metadata(ts).num_rows > 0
+                else:
+                    ok = table.num_rows == 1 and hashlib.sha256(ts.read_bytes()).hexdigest() == digest
             except Exception:  # noqa: BLE001  (pyarrow raises several kinds for a damaged file)
                 ok = False
             if ok:
@@ -104,9 +112,18 @@ class Store:
         Refused: a file; a folder that is neither empty nor a batch store; the store of another
         batch file; a store whose scenarios had other contents (resolved hashes) when it was made.
         """
-        if self.root.exists() and not self.root.is_dir():
-            raise InputError([Problem("sim batch", "--out", str(self.root), "a folder (this is a file)")])
-        old = _read_manifest(self.root, "sim batch", "--out")
+        root = self.root
+        inside = (self.runs, self.ts, root / ".lock", root / "manifest.json")
+        if root.is_symlink() or any(p.is_symlink() for p in inside):
+            raise InputError([Problem("sim batch", "--out", str(root), "a store folder without symbolic links")])
+        if root.exists() and not root.is_dir():
+            raise InputError([Problem("sim batch", "--out", str(root), "a folder (this is a file)")])
+        p = root
+        while not p.exists():
+            p = p.parent
+        if not p.is_dir():
+            raise InputError([Problem("sim batch", "--out", str(root), f"a folder path ({p} is a file)")])
+        old = _read_manifest(root, "sim batch", "--out")
         if old is not None:
             if old.get("batch_hash") != plan.batch_hash:
                 raise InputError([Problem("sim batch", "--out", str(self.root),
@@ -119,7 +136,7 @@ class Store:
                     raise InputError([Problem("sim batch", f"scenario {name}", f"hash {digest}",
                                               f"the version the store at {self.root} holds (hash {was}): the "
                                               "scenario file changed since; restore it, or choose another --out")])
-        elif self.root.is_dir() and any(p.name != ".lock" for p in self.root.iterdir()):
+        elif root.is_dir() and any(p.name != ".lock" or not _our_lock(p) for p in root.iterdir()):
             raise InputError([Problem("sim batch", "--out", str(self.root),
                                       "an empty or new folder, or a batch store")])
 
@@ -128,7 +145,10 @@ class Store:
         lock = self.root / ".lock"
         if not lock.is_file():
             return
-        fd = os.open(lock, os.O_RDONLY)
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -145,9 +165,16 @@ class Store:
 
     @contextmanager
     def locked(self):
-        """Hold the store's lock (``DIR/.lock``) for a batch's writes; refuse if another process holds it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        """Hold the store's lock (``DIR/.lock``) for a batch's writes; refuse if another process holds it.
+
+        The lock file is opened without following a symbolic link (a link planted there is refused).
+        """
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        except OSError as exc:
+            raise InputError([Problem("sim batch", "--out", str(self.root),
+                                      f"a folder that can be written ({exc.strerror or exc})")]) from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -191,6 +218,16 @@ class Store:
         _atomic_bytes(self.runs / f"{rid}.{status}.parquet", result["summary_parquet"])
         if status == "ok":
             (self.runs / f"{rid}.failed.parquet").unlink(missing_ok=True)
+
+
+def _our_lock(path: Path) -> bool:
+    """True if ``path`` is a lock file as :meth:`Store.locked` leaves it: a small regular file holding a pid."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 32:
+            return False
+        return path.read_text(encoding="ascii").strip().isdigit() or path.stat().st_size == 0
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:

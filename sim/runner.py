@@ -168,7 +168,8 @@ RUN_FILES = frozenset({"summary.json", "timeseries.parquet", "scenario.yaml", "m
 
 def run_folder(out_dir: str | Path, field: str = "--out") -> OutputFolder:
     """The :class:`~sim.outdir.OutputFolder` of a ``sim run`` result (claim it before running)."""
-    return OutputFolder(out_dir, "sim run", "manifest.json", legacy=RUN_FILES.__contains__, field=field)
+    legacy = (RUN_FILES.__contains__, frozenset({"scenario", "scenario_hash", "engine", "seed", "code_version"}))
+    return OutputFolder(out_dir, "sim run", "manifest.json", legacy=legacy, field=field)
 
 
 def write_outputs(result: RunResult, out_dir: str | Path | OutputFolder, source: str = "") -> Path:

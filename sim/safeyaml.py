@@ -22,7 +22,7 @@ import yaml
 
 from sim.errors import InputError, Problem
 
-__all__ = ["MAX_BYTES", "MAX_NODES", "MAX_DEPTH", "load_yaml"]
+__all__ = ["MAX_BYTES", "MAX_NODES", "MAX_DEPTH", "MAX_CHARS", "MAX_NUMBER", "load_yaml", "read_capped"]
 
 MAX_BYTES = 1 << 20
 """Largest YAML text read (bytes): 1 MiB, about 200 times the largest shipped scenario."""
@@ -32,6 +32,31 @@ MAX_NODES = 100_000
 
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists."""
+
+MAX_CHARS = 4 * MAX_BYTES
+"""Most characters of text a document may expand to (a long string aliased many times counts each time)."""
+
+MAX_NUMBER = 100
+"""Longest number written in a document (characters): turning a longer one into a number takes quadratic time."""
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def read_capped(path, source: str) -> bytes:
+    """The bytes of the file at ``path``, refused (InputError) once more than :data:`MAX_BYTES` have been read.
+
+    The file is never read past the cap, so a huge file costs no memory.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError([Problem(source, "(file)", source, f"a readable file ({exc.strerror or exc})")]) from None
+    if len(data) > MAX_BYTES:
+        raise InputError([Problem(source, "(file)", f"more than {MAX_BYTES:,} bytes",
+                                  f"at most {MAX_BYTES:,} bytes of YAML")])
+    return data
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -46,9 +71,10 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
     def construct_mapping(self, node, deep=False):  # noqa: D102
         if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
             seen = set()
-            for key_node, _ in node.value:
+            for key_node, _ in node.value:  # the mapping's own keys; merged ones (<<) may be overridden
+                if key_node.tag == _MERGE_TAG:
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 try:
                     fresh = key not in seen
@@ -61,15 +87,20 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
 
 def _expanded_size(root: yaml.Node, source: str) -> None:
-    """Raise InputError if ``root`` expands to more than MAX_NODES nodes, nests deeper than MAX_DEPTH
-    or holds an alias to itself. Linear in the number of distinct nodes (sizes are memoised)."""
-    sizes: dict[int, int] = {}
+    """Raise InputError if ``root`` expands to more than MAX_NODES nodes or MAX_CHARS characters, nests deeper
+    than MAX_DEPTH, holds an alias to itself or a number longer than MAX_NUMBER. Linear in the number of
+    distinct nodes (sizes are memoised)."""
+    sizes: dict[int, tuple[int, int]] = {}
     on_path: set[int] = set()
 
     def line(n: yaml.Node) -> str:
         return f"line {n.start_mark.line + 1}"
 
-    def walk(n: yaml.Node, depth: int) -> int:
+    def too_big(n: yaml.Node, what: str) -> InputError:
+        return InputError([Problem(source, line(n), f"more than {what} (aliases expanded)",
+                                   f"a document of at most {MAX_NODES:,} values and {MAX_CHARS:,} characters")])
+
+    def walk(n: yaml.Node, depth: int) -> tuple[int, int]:
         key = id(n)
         if key in sizes:
             return sizes[key]
@@ -78,18 +109,25 @@ def _expanded_size(root: yaml.Node, source: str) -> None:
                                       f"at most {MAX_DEPTH} levels of mappings and lists")])
         if key in on_path:
             raise InputError([Problem(source, line(n), "an alias inside its own anchor", "no recursive aliases")])
-        total = 1
-        if isinstance(n, (yaml.SequenceNode, yaml.MappingNode)):
+        nodes, chars = 1, 0
+        if isinstance(n, yaml.ScalarNode):
+            chars = len(n.value)
+            if n.tag in _NUMBER_TAGS and chars > MAX_NUMBER:
+                raise InputError([Problem(source, line(n), f"a number of {chars:,} characters",
+                                          f"numbers of at most {MAX_NUMBER} characters")])
+        else:
             on_path.add(key)
             children = n.value if isinstance(n, yaml.SequenceNode) else [c for kv in n.value for c in kv]
             for c in children:
-                total += walk(c, depth + 1)
-                if total > MAX_NODES:
-                    raise InputError([Problem(source, line(n), f"more than {MAX_NODES:,} values (aliases expanded)",
-                                              f"a document of at most {MAX_NODES:,} values")])
+                cn, cc = walk(c, depth + 1)
+                nodes, chars = nodes + cn, chars + cc
+                if nodes > MAX_NODES:
+                    raise too_big(n, f"{MAX_NODES:,} values")
+                if chars > MAX_CHARS:
+                    raise too_big(n, f"{MAX_CHARS:,} characters")
             on_path.discard(key)
-        sizes[key] = total
-        return total
+        sizes[key] = (nodes, chars)
+        return nodes, chars
 
     walk(root, 0)
 

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from sim.errors import InputError, Problem
 from sim.names import SLUG_RULE, check_slug
-from sim.safeyaml import load_yaml
+from sim.safeyaml import load_yaml, read_capped
 
 __all__ = [
     "Scenario",
@@ -750,11 +750,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     if not _chain:
         _readable_yaml(path, source, "(file)", source)
     resolved = path.resolve()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError([Problem(source, "(file)", source, f"a readable file ({exc.strerror})")]) from None
-    data = load_yaml(raw, source)
+    data = load_yaml(read_capped(path, source), source)
     if data is None or data == {}:
         raise InputError([Problem(source, "(file)", "empty", "a scenario: at least a name, or extends: a file")])
     if not isinstance(data, dict):

@@ -452,7 +452,7 @@ def _server(kind: str) -> tuple[int, socket.socket]:
 
 @pytest.mark.parametrize("address, named", [
     ("garbage", "tcp://HOST:PORT"), ("http://127.0.0.1:80", "tcp://HOST:PORT"), ("inproc://x", "tcp://HOST:PORT"),
-    ("tcp://127.0.0.1:99999", "tcp://HOST:PORT"), ("BANNER", "does not speak Dask"), ("SILENT", "no Dask answer"),
+    ("tcp://127.0.0.1:99999", "tcp://HOST:PORT"), ("BANNER", "announced a first message"), ("SILENT", "no Dask answer"),
 ])
 def test_a_scheduler_address_that_is_not_a_dask_scheduler(tmp_path, capsys, address, named):
     srv = None
@@ -508,3 +508,163 @@ def test_a_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path, caps
     _one_line(capsys, main(["run", str(SCN / "baseline.yaml"), *TINY, "--out", str(tmp_path / "r")]),
               "--out", "No space left")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- after review: the second round of attacks -----------------------------------------------------------------------
+
+def test_a_planted_lock_link_or_user_lock_file_is_refused(tmp_path, capsys):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("DATA")
+    batch = _batch_file(tmp_path)
+    linked = tmp_path / "st_link"
+    linked.mkdir()
+    (linked / ".lock").symlink_to(victim)
+    _one_line(capsys, main(["batch", str(batch), "--out", str(linked), "--quiet"]), "--out", "symbolic")
+    assert victim.read_text() == "DATA"
+    notes = tmp_path / "st_notes"
+    notes.mkdir()
+    (notes / ".lock").write_text("my notes")
+    _one_line(capsys, main(["batch", str(batch), "--out", str(notes), "--quiet"]), "--out", "empty or new")
+    assert (notes / ".lock").read_text() == "my notes"
+
+
+def test_stale_cleanup_reads_the_name_literally_and_spares_live_processes(tmp_path):
+    live = tmp_path / f".a.tmp-{os.getpid()}-x"  # a run in progress (this process)
+    live.mkdir()
+    (live / ".sim-partial").write_text(f"{os.getpid()}\n")
+    assert main(["run", str(SCN / "baseline.yaml"), *TINY, "--out", str(tmp_path / "*a")]) == 0
+    assert main(["run", str(SCN / "baseline.yaml"), *TINY, "--out", str(tmp_path / "a")]) == 0
+    assert live.is_dir()  # neither the glob-like name nor the same name removed a live process's folder
+    assert main(["run", str(SCN / "baseline.yaml"), *TINY, "--out", str(tmp_path / "x**")]) == 0
+
+
+def test_a_user_folder_that_looks_like_an_old_run_is_kept_and_an_empty_one_keeps_its_mode(tmp_path, capsys):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "manifest.json").write_text('{"name": "app"}')
+    (app / "summary.json").write_text("mine")
+    _one_line(capsys, main(["run", str(SCN / "baseline.yaml"), *TINY, "--out", str(app)]), "--out")
+    assert (app / "summary.json").read_text() == "mine"
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    inode = private.stat().st_ino
+    assert main(["run", str(SCN / "baseline.yaml"), *TINY, "--out", str(private)]) == 0
+    assert private.stat().st_ino == inode and private.stat().st_mode & 0o777 == 0o700
+    assert (private / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["run", "SCN", "--set", "population.merchants=0x" + "f" * 4000], "a YAML value"),
+    (["validate", "SCN", "--set", "population.months=" + "1:" * 3000 + "1"], "--set"),
+    (["run", "SCN", "--out", "LOOP/x"], "--out"),
+    (["run", "SCN", "--out", "o\udcff"], "UTF-8"),
+    (["validate", "SCN", "--set", "k" * 100_000 + "=1"], "unknown field"),
+])
+def test_more_bad_values_are_one_short_line(tmp_path, monkeypatch, capsys, argv, named):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "LOOP").symlink_to("LOOP")
+    argv = [str(SCN / "baseline.yaml") if a == "SCN" else a for a in argv]
+    line = _one_line(capsys, main(argv + (TINY if argv[0] == "run" else [])), named)
+    assert len(line) < 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["LOOP"]
+
+
+def test_a_huge_or_sexagesimal_file_is_refused_without_reading_it_all(tmp_path, capsys):
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as f:
+        f.truncate(3 << 30)  # sparse: 3 GiB that read as zeros
+    _one_line(capsys, main(["validate", str(huge)]), "at most 1,048,576 bytes")
+    sexa = _scenario(tmp_path, "population: {months: " + "1:" * 200_000 + "1}\n")
+    t0 = time.perf_counter()
+    _one_line(capsys, main(["validate", str(sexa)]), "numbers of at most 100 characters")
+    assert time.perf_counter() - t0 < 5
+
+
+def test_merge_keys_may_be_overridden_and_problem_lists_are_capped(tmp_path, capsys):
+    merged = _scenario(tmp_path, "name: m\nbase: &b {merchants: 50, months: 3}\n", "m.yaml")
+    merged.write_text("name: m\npopulation:\n  <<: {merchants: 50, months: 3}\n  months: 4\n")
+    assert main(["validate", str(merged)]) == 0
+    many = _scenario(tmp_path, "".join(f"k{i}: 1\n" for i in range(60)), "many.yaml")
+    assert main(["validate", str(many)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 51 and "10 more problems" in err[-1]
+
+
+def test_batch_limits_on_scenarios_and_a_store_under_a_file(tmp_path, capsys):
+    many = _batch_file(tmp_path, scenarios=[str(SCN / "baseline.yaml")] * 300)
+    _one_line(capsys, main(["batch", str(many), "--quiet"]), "scenarios")
+    (tmp_path / "afile").write_text("x")
+    _one_line(capsys, main(["batch", str(_batch_file(tmp_path)), "--out", str(tmp_path / "afile" / "st"), "--quiet"]),
+              "--out", "is a file")
+
+
+def test_a_damaged_time_series_is_caught_by_its_digest(store, tmp_path, capsys):
+    _, batch, st = _copy(store, tmp_path)
+    victim = sorted((st / "timeseries").glob("*.parquet"))[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # a data page, not the footer
+    victim.write_bytes(bytes(data))
+    assert main(["batch", str(batch), "--workers", "1", "--out", str(st), "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert "did not read back" in cap.err and "1 ok, 0 failed, 3 already in the store" in cap.out
+
+
+def test_a_nested_json_summary_and_a_long_report_name(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text("[" * 100_000 + "]" * 100_000)
+    _one_line(capsys, main(["summary", str(run)]), "summary.json")
+    from sim.cli import default_report_folder
+
+    long = default_report_folder(["沙" * 64, "河" * 64], "zh")
+    assert len(long.encode()) < 200 and long.endswith("-zh")
+    assert default_report_folder(["baseline", "shahe_plan"], "en") == "baseline-vs-shahe_plan-en"
+
+
+def test_notebook_out_never_overwrites_a_file_that_is_not_an_executed_notebook(tmp_path, capsys):
+    mine = tmp_path / "mine.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), mine)
+    before = mine.read_bytes()
+    _one_line(capsys, main(["notebook", "02_run_scenario", "--quiet", "--out", str(mine)]), "--out")
+    assert mine.read_bytes() == before
+
+
+def test_sigterm_during_a_run_leaves_no_temporary_folder(tmp_path):
+    import signal
+
+    out = tmp_path / "n1" / "n2" / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(SCN / "shahe_plan.yaml"), "--reps", "50",
+                             "--set", "population.merchants=20000", "--quiet", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "n1" / "n2").glob(".r.tmp-*")):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # the temporary folder and the parents it made are gone
+
+
+def test_a_server_announcing_a_huge_first_message_is_refused_before_any_allocation(tmp_path, capsys):
+    import struct
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+            conn.sendall(struct.pack("Q", 6 << 30) + b"\0" * 1024)
+            time.sleep(10)
+        except OSError:
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        code = main(["batch", str(_batch_file(tmp_path)), "--scheduler", f"127.0.0.1:{srv.getsockname()[1]}",
+                     "--quiet"])
+        _one_line(capsys, code, "--scheduler", "6,442,450,944 bytes")
+    finally:
+        srv.close()
