@@ -509,9 +509,9 @@ def connect(workers: int | None, scheduler: str | None):
             raise _problem("sim batch", "--scheduler", given,
                            f"a reachable Dask scheduler ({type(exc).__name__})") from None
     n = workers or os.cpu_count() or 1
-    os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the worker processes
+    # set in the worker processes only (this process's environment stays as it was: numba here may already run)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                           silence_logs=50)
+                           silence_logs=50, env={"NUMBA_NUM_THREADS": "1"})
     return Client(cluster), cluster
 
 

@@ -668,3 +668,11 @@ def test_a_server_announcing_a_huge_first_message_is_refused_before_any_allocati
         _one_line(capsys, code, "--scheduler", "6,442,450,944 bytes")
     finally:
         srv.close()
+
+
+def test_an_in_process_batch_leaves_this_process_environment_alone(tmp_path):
+    """The embedded cluster's workers get NUMBA_NUM_THREADS=1 through their own environment; setting it here
+    made numba refuse a later thread count in the same process (a test-order-dependent failure)."""
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    assert main(["batch", str(_batch_file(tmp_path)), "--workers", "1", "--out", str(tmp_path / "st"), "--quiet"]) == 0
+    assert os.environ.get("NUMBA_NUM_THREADS") == before
