@@ -6,10 +6,11 @@ parameters from :class:`Params`, so they start from the same distributions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sim.model.layout import SECTOR_DTYPE, TIER_DTYPE, parameter_record
 from sim.rules import BLACK, KEY, RED, check_probability
 from sim.scenario import SECTORS, TIERS, TYPES, Scenario
 
@@ -97,6 +98,22 @@ class Params:
     # per tier: credit-consumption demand bonus (share of revenue, clause 8)
     tier_bonus: np.ndarray
     severe_harm_multiple: float = 3.0
+    # the kernel's named layouts (sim.model.layout), built once from the fields above
+    record: np.record | None = None
+    sectors: np.ndarray | None = None
+    tiers: np.ndarray | None = None
+
+
+def _tables(p: Params) -> Params:
+    """``p`` with its parameter record and its sector and tier tables (:mod:`sim.model.layout`)."""
+    sectors = np.zeros(len(SECTORS), SECTOR_DTYPE)
+    for field, values in (("margin", p.margin), ("gain_share", p.gain_share), ("harm_per_gain", p.harm),
+                          ("severe_share", p.severe_share), ("detection_factor", p.detection_factor),
+                          ("red_value", p.red_value), ("red_bonus", p.red_bonus), ("information", p.information)):
+        sectors[field] = values
+    tiers = np.zeros(len(TIERS), TIER_DTYPE)
+    tiers["credit_bonus"] = p.tier_bonus
+    return replace(p, record=parameter_record(p), sectors=sectors, tiers=tiers)
 
 
 def compile_scenario(scn: Scenario) -> Params:
@@ -142,7 +159,7 @@ def compile_scenario(scn: Scenario) -> Params:
     cc = pol.credit_consumption
     tier_bonus = np.array([getattr(cc.demand_bonus, t) if cc.enabled else 0.0 for t in TIERS])
     association = arr("association_share") if pol.associations.enabled else np.zeros(n)
-    return Params(
+    return _tables(Params(
         scenario=scn,
         months=scn.population.months,
         merchants=scn.population.merchants,
@@ -165,7 +182,7 @@ def compile_scenario(scn: Scenario) -> Params:
         association_share=association,
         norm_boost=norm_boost,
         tier_bonus=tier_bonus,
-    )
+    ))
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:

@@ -13,6 +13,9 @@ gain from violating this month".
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
+
+from sim.model.vocabulary import LIST_NAMES, NEVER, ListState, MerchantType
 
 __all__ = [
     "NONE", "RED", "KEY", "BLACK", "LIST_NAMES",
@@ -51,17 +54,15 @@ __all__ = [
     "stratified_counts",
 ]
 
-# list states (mutually exclusive; blacklist outranks key-attention outranks red)
-NONE, RED, KEY, BLACK = 0, 1, 2, 3
-LIST_NAMES = ("none", "red", "key_attention", "blacklist")
+# the vocabulary's values as plain integers (what numba folds into constants)
+NONE, RED, KEY, BLACK = (int(s) for s in ListState)
+HONEST, STRATEGIC, DEFIANT, CARELESS = (int(t) for t in MerchantType)
 
-# behavioural types, in the order of sim.scenario.TYPES
-HONEST, STRATEGIC, DEFIANT, CARELESS = 0, 1, 2, 3
-
-NEVER = -10_000
-"""Month stamp meaning "never happened" (far enough in the past for any window)."""
+jitable = register_jitable(inline="always")
+"""Each rule stays a plain Python function; numba compiles it (inlined) where compiled code calls it."""
 
 
+@jitable
 def check_probability(ratio, campaigns_per_year, factor):
     """Monthly chance that a merchant is drawn for a check, before capacity limits.
 
@@ -82,6 +83,7 @@ def check_probability(ratio, campaigns_per_year, factor):
     return np.minimum(1.0, ratio * campaigns_per_year / 12.0 * factor)
 
 
+@jitable
 def expected_sanction(p_hat, fine_multiple, consequences, risk_aversion):
     """Perceived expected sanction of violating, in units of gain.
 
@@ -93,6 +95,7 @@ def expected_sanction(p_hat, fine_multiple, consequences, risk_aversion):
     return p_hat * (fine_multiple + consequences) * (1.0 + risk_aversion)
 
 
+@jitable
 def moral_cost(norm, influence, peer_compliance):
     """Moral cost of violating, as a share of gain (0-1).
 
@@ -104,6 +107,7 @@ def moral_cost(norm, influence, peer_compliance):
     return norm * influence * peer_compliance
 
 
+@jitable
 def strategic_complies(sanction, moral):
     """A strategic merchant complies iff expected sanction plus moral cost >= gain.
 
@@ -115,12 +119,14 @@ def strategic_complies(sanction, moral):
     return sanction + moral >= 1.0
 
 
+@jitable
 def honest_complies(norm, collapse_norm, strategic_ok):
     """An honest merchant complies unless its norm fell below ``collapse_norm``;
     then it decides like a strategic one (``strategic_ok``)."""
     return (norm >= collapse_norm) | strategic_ok
 
 
+@jitable
 def defiant_complies(p_hat, sanction, min_detection, deterrence_multiple):
     """A defiant merchant complies only under strong and certain sanctions:
     perceived monthly detection >= ``min_detection`` and expected sanction >=
@@ -128,22 +134,26 @@ def defiant_complies(p_hat, sanction, min_detection, deterrence_multiple):
     return (p_hat >= min_detection) & (sanction >= deterrence_multiple)
 
 
+@jitable
 def careless_violates(u, rate):
     """A careless merchant violates unintentionally when the uniform draw ``u`` < ``rate``."""
     return u < rate
 
 
+@jitable
 def severe_share(sector_share, is_defiant, defiant_multiplier):
     """Share (0-1) of a merchant's violations that are severe: the sector's share, multiplied
     for defiant merchants and capped at 1."""
     return np.minimum(1.0, sector_share * (1.0 + (defiant_multiplier - 1.0) * is_defiant))
 
 
+@jitable
 def exit_hazard(exit_rate, is_banned, banned_multiplier):
     """Monthly chance (0-1) that a merchant leaves the market; higher under a market ban."""
     return np.minimum(1.0, exit_rate * (1.0 + (banned_multiplier - 1.0) * is_banned))
 
 
+@jitable
 def blacklist_if_recorded(severe_share, records_in_window_now, repeat_violations, blacklist_on):
     """Chance (0-1) that a newly recorded violation puts the merchant on the blacklist.
 
@@ -154,6 +164,7 @@ def blacklist_if_recorded(severe_share, records_in_window_now, repeat_violations
     return blacklist_on * (severe_share + (1.0 - severe_share) * repeat_hit)
 
 
+@jitable
 def consequence_ratio(p_blacklist, duration_months, profit_margin, gain_share, demand_loss,
                       joint_multiplier, is_red, red_months, red_value, red_bonus, revenue,
                       consequence_weight, publication_months, publication_loss, tier_bonus_drop,
@@ -186,6 +197,7 @@ def consequence_ratio(p_blacklist, duration_months, profit_margin, gain_share, d
     return consequence_weight * (black + red + demand)
 
 
+@jitable
 def credit_bonus(is_red, red_bonus, tier_bonus, information):
     """Extra demand that good credit earns, as a share of revenue.
 
@@ -196,6 +208,7 @@ def credit_bonus(is_red, red_bonus, tier_bonus, information):
     return information * (red_bonus * is_red + tier_bonus)
 
 
+@jitable
 def demand_kept(is_black, black_loss, published, publication_loss, information):
     """Share (0-1) of demand a merchant keeps after disclosure of its blacklisting and published penalties.
 
@@ -207,11 +220,13 @@ def demand_kept(is_black, black_loss, published, publication_loss, information):
     return (1.0 - lost_black) * (1.0 - lost_published)
 
 
+@jitable
 def effective_revenue(revenue, bonus, kept):
     """Monthly revenue (CNY) after credit's demand bonus (share) and the share of demand kept after disclosure."""
     return revenue * (1.0 + bonus) * kept
 
 
+@jitable
 def penalty_published(now, last_record, publication_months, disclosure_on):
     """Whether the merchant's last recorded penalty (month ``last_record``) is published in month ``now``.
 
@@ -222,11 +237,13 @@ def penalty_published(now, last_record, publication_months, disclosure_on):
     return 1 * disclosure_on * (now - last_record >= 1) * (now - last_record <= publication_months)
 
 
+@jitable
 def association_sanction(is_member, detection, sanction_multiple, risk_aversion):
     """Expected association sanction of violating (clause 9), in units of gain: members only."""
     return is_member * detection * sanction_multiple * (1.0 + risk_aversion)
 
 
+@jitable
 def commits_falsely(mtype, norm, collapse_norm, moral, check_share, penalty_multiple, risk_aversion,
                     min_detection, deterrence_multiple):
     """Whether an applicant that does not meet the conditions signs a credit commitment anyway (clause 2).
@@ -243,6 +260,7 @@ def commits_falsely(mtype, norm, collapse_norm, moral, check_share, penalty_mult
     return (weighs & (sanction + moral < 1.0)) | ((mtype == DEFIANT) & defiant_signs)
 
 
+@jitable
 def drop_record(r1, r2, r3, month):
     """The last three record stamps (newest first) with the one at ``month`` removed (an upheld objection).
 
@@ -257,16 +275,19 @@ def drop_record(r1, r2, r3, month):
     return n1, n2, n3
 
 
+@jitable
 def consumer_harm(gain, harm_per_gain, severe, severe_multiple):
     """Harm to consumers (CNY) of a violation with the given gain (CNY)."""
     return gain * harm_per_gain * (1.0 + (severe_multiple - 1.0) * severe)
 
 
+@jitable
 def fine_due(gain, fine_multiple):
     """Fine (CNY) for a recorded violation: ``fine_multiple`` times the month's gain (CNY)."""
     return fine_multiple * gain
 
 
+@jitable
 def score_after(score, recorded, severe, loss_minor, loss_severe, recovery, breach, loss_breach):
     """Credit score (0-100 points) after a month.
 
@@ -279,31 +300,37 @@ def score_after(score, recorded, severe, loss_minor, loss_severe, recovery, brea
     return np.minimum(100.0, np.maximum(0.0, score - loss + gain))
 
 
+@jitable
 def tier_of(score, cut_a, cut_b, cut_c):
     """Tier index from score: 0 = A (>= cut_a), 1 = B, 2 = C, 3 = D (< cut_c)."""
     return 1 * (score < cut_a) + 1 * (score < cut_b) + 1 * (score < cut_c)
 
 
+@jitable
 def records_in_window(r1, r2, r3, now, window):
     """Recorded violations among the last three stamps (months) within ``window`` months of ``now``."""
     return 1 * (now - r1 < window) + 1 * (now - r2 < window) + 1 * (now - r3 < window)
 
 
+@jitable
 def red_eligible(score, months_clean, min_score, clean_months):
     """Red list: score >= ``min_score`` and no recorded violation for ``clean_months``."""
     return (score >= min_score) & (months_clean >= clean_months)
 
 
+@jitable
 def key_trigger(recorded, score, max_score):
     """Key-attention list: a recorded violation this month or a score below ``max_score``."""
     return recorded | (score < max_score)
 
 
+@jitable
 def blacklist_trigger(recorded_severe, records_now, repeat_violations, score, max_score):
     """Blacklist candidacy: a severe record, ``repeat_violations`` records in the window, or score < ``max_score``."""
     return recorded_severe | (records_now >= repeat_violations) | (score < max_score)
 
 
+@jitable
 def repair_eligible(now, listed_since, clean_since_listing, last_repair, prev_repair,
                     min_months_on_list, min_months_between, max_in_36):
     """Credit repair allowed (MOFCOM 2019): at least ``min_months_on_list`` listed and clean
@@ -314,12 +341,14 @@ def repair_eligible(now, listed_since, clean_since_listing, last_repair, prev_re
             & (now - last_repair >= min_months_between) & (recent < max_in_36))
 
 
+@jitable
 def score_on_exit(score, threshold):
     """Score after leaving a list (expiry or repair): at least the list's threshold,
     so the merchant is not listed again by score alone the next month."""
     return np.maximum(score, threshold)
 
 
+@jitable
 def update_belief(p_hat, own_signal, published, rate, own_weight):
     """Perceived monthly detection probability after a month of evidence.
 
@@ -332,6 +361,7 @@ def update_belief(p_hat, own_signal, published, rate, own_weight):
     return p_hat + rate * (evidence - p_hat)
 
 
+@jitable
 def update_norm(norm, peer_compliance, rate, publicity):
     """Integrity norm (0-1): toward the sector's compliance at ``rate`` per month, then toward 1 by ``publicity``.
 

@@ -9,6 +9,8 @@ from scipy import stats
 
 from sim import rules as R
 from sim.engines import fast_engine as F
+from sim.model import streams
+from sim.model.layout import STATE
 from sim.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
 from sim.runner import run_scenario
 from sim.scenario import SECTORS
@@ -18,8 +20,9 @@ from .conftest import small
 
 def test_state_fits_in_64_bytes_per_merchant():
     state = F.State(10_000)
-    per_slot = sum(a.nbytes for a in state.a.values()) / state.capacity
+    per_slot = state.a.nbytes / state.capacity
     assert per_slot == F.bytes_per_merchant() <= 64
+    assert set(state.a.dtype.names) == {name for name, *_ in STATE}  # one record layout, named in sim.model
 
 
 @numba.njit
@@ -28,7 +31,7 @@ def _draws(key, months, slots, purposes):
     for u in range(purposes):
         for m in range(months):
             for s in range(slots):
-                out[u, m, s] = F._uniform(F._base(key, m, s), u)
+                out[u, m, s] = streams.counter_uniform(streams.counter(key, m, s), u)
     return out
 
 
@@ -68,14 +71,15 @@ def test_cell_and_pattern_counts_give_the_metrics_tally():
          "credit_demand": rng.random(n) * 1e3, "norm": rng.random(n), "wrongly_listed": rng.random(n) < 0.05,
          "member": rng.random(n) < 0.3}
     cells = np.zeros((2, F.N_CELLS, F.N_PATTERNS), dtype=np.int32)  # two chunks, split arbitrarily
-    money = np.zeros((2, F.N_CELLS, len(SUM_COLUMNS)))
+    money = np.zeros((2, F.N_CELLS), F.MONEY_DTYPE)
+    sums = money.view(np.float64).reshape(2, F.N_CELLS, len(SUM_COLUMNS))  # fields in SUM_COLUMNS order
     for i in range(n):
         c = i % 2
         cell = F._cell_of(m["sector"][i], m["tier"][i], m["mtype"][i])
         rec = bool(detected[i] or false_positive[i])
         cells[c, cell, F._pattern_of(operating[i], violated[i], severe[i], checked[i], rec, m["list_state"][i])] += 1
         rev = m["revenue"][i]
-        money[c, cell] += (m["harm"][i], m["fine"][i], rev, rev * (operating[i] and not violated[i]),
+        sums[c, cell] += (m["harm"][i], m["fine"][i], rev, rev * (operating[i] and not violated[i]),
                            m["demand_lost"][i], m["credit_demand"][i], m["norm"][i], m["wrongly_listed"][i],
                            m["member"][i])
     got = F._tally_from_cells(cells, money)
@@ -112,15 +116,24 @@ def test_population_grows_past_the_first_chunk_without_losing_merchants():
     assert tot["merchants"].iloc[-1] > F.CHUNK
 
 
-def test_rules_are_compiled_from_the_shared_source():
-    """Every scalar rule of sim.rules is compiled for the fast engine, and gives the same numbers."""
-    names = {n for n in R.__all__ if callable(getattr(R, n))} - {"stratified_counts"}
-    assert set(F.RULES) == names
-    assert F.RULES["tier_of"](80.5, 90.0, 75.0, 60.0) == R.tier_of(80.5, 90.0, 75.0, 60.0) == 1
-    assert F.RULES["score_after"](80.5, True, True, 10.0, 30.0, 0.5, True, 10.0) == \
-        R.score_after(80.5, True, True, 10.0, 30.0, 0.5, True, 10.0)
-    assert F.RULES["commits_falsely"](R.STRATEGIC, 0.7, 0.3, 0.0, 0.1, 3.0, 0.0, 0.25, 3.0)
-    assert F.RULES["drop_record"](9, 7, 3, 7) == R.drop_record(9, 7, 3, 7)
-    assert F.RULES["repair_eligible"](20, 10, True, R.NEVER, R.NEVER, 6, 12, 2)
+@numba.njit
+def _compiled_rules(args):
+    return (R.tier_of(80.5, 90.0, 75.0, 60.0), R.score_after(80.5, True, True, 10.0, 30.0, 0.5, True, 10.0),
+            R.commits_falsely(R.STRATEGIC, 0.7, 0.3, 0.0, 0.1, 3.0, 0.0, 0.25, 3.0), R.drop_record(9, 7, 3, 7),
+            R.repair_eligible(20, 10, True, R.NEVER, R.NEVER, 6, 12, 2),
+            R.consequence_ratio(args[0], args[1], args[2], args[3], args[4], args[5], args[6] > 0, args[7],
+                                args[8], args[9], args[10], args[11], args[12], args[13], args[14], args[15],
+                                args[16]))
+
+
+def test_rules_compile_from_the_shared_source():
+    """The rules of sim.rules are plain Python that numba compiles where compiled code calls them: the same
+    numbers either way."""
     args = (0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5, 12, 0.05, 0.02, 36, 1.5)
-    assert F.RULES["consequence_ratio"](*args) == pytest.approx(R.consequence_ratio(*args), rel=1e-15)
+    tier, score, commits, dropped, repair, cons = _compiled_rules(np.array(args, dtype=np.float64))
+    assert tier == R.tier_of(80.5, 90.0, 75.0, 60.0) == 1
+    assert score == R.score_after(80.5, True, True, 10.0, 30.0, 0.5, True, 10.0)
+    assert commits and R.commits_falsely(R.STRATEGIC, 0.7, 0.3, 0.0, 0.1, 3.0, 0.0, 0.25, 3.0)
+    assert dropped == R.drop_record(9, 7, 3, 7)
+    assert repair and R.repair_eligible(20, 10, True, R.NEVER, R.NEVER, 6, 12, 2)
+    assert cons == pytest.approx(R.consequence_ratio(*args), rel=1e-15)

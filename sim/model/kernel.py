@@ -1,0 +1,352 @@
+"""The merchant's month, written once: plain Python that both engines run.
+
+A month of one merchant is a short sequence of named phases:
+
+1. :func:`decide`: comply or violate (by behavioural type, weighing the expected sanction and its later
+   consequences, the moral cost and peers), the month's demand, and an application on a credit
+   commitment (:func:`apply_on_commitment`);
+2. :func:`on_check`: what a check finds, when the engine selected the merchant;
+3. :func:`update_record`: fines, score, the record of violations, objections to a wrong record,
+   association sanctions;
+4. :func:`update_lists`: the list machine: objection decisions (:func:`decide_objection`), blacklist
+   recognition and appeal (:func:`recognise_blacklist`), expiry, new listings, the red list, credit
+   repair (:func:`leave_list`);
+5. :func:`learn_belief` and :func:`learn_norm`: perceived detection and the integrity norm;
+6. :func:`close_month`: the score and tier the next month starts from;
+
+and :func:`leaves`: whether the merchant leaves the market.
+
+Each phase reads and writes named records (:mod:`sim.model.layout`): ``m`` the merchant's state, ``mo``
+its month, ``P`` the parameters, ``w`` the :class:`~sim.model.layout.World` of the month, ``k`` the
+counters, and draws through :func:`sim.model.streams.uniform` from ``rng``. The Mesa engine calls the
+phases uncompiled on an agent (``m`` and ``mo`` are the agent itself, ``rng`` the model's generator);
+the fast engine calls them compiled by numba on a slot of its state array. The engines keep only what
+genuinely differs: the population and its slots, check planning and selection, random streams and
+tallies.
+
+Units: probabilities and shares in 0-1, scores in points 0-100, money in CNY, time in months. ``float()``
+around a rule that uses numpy's ``minimum``/``maximum`` keeps the uncompiled kernel in Python floats (the
+same values, several times faster than numpy scalars); compiled, it changes nothing.
+"""
+
+from __future__ import annotations
+
+from numba.extending import register_jitable
+
+from sim import rules as R
+from sim.model.streams import Draw, uniform
+from sim.model.vocabulary import NEVER, ListState, MerchantType
+
+__all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
+           "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "close_month",
+           "leaves", "weighs_sanctions"]
+
+_NONE, _RED, _KEY, _BLACK = int(ListState.NONE), int(ListState.RED), int(ListState.KEY), int(ListState.BLACK)
+_HONEST, _DEFIANT = int(MerchantType.HONEST), int(MerchantType.DEFIANT)
+_CARELESS = int(MerchantType.CARELESS)
+_U_CARELESS, _U_SEVERE, _U_DETECT = int(Draw.CARELESS), int(Draw.SEVERE), int(Draw.DETECT)
+_U_APPEAL, _U_APPEAL_WON, _U_REPAIR, _U_EXIT = int(Draw.APPEAL), int(Draw.APPEAL_WON), int(Draw.REPAIR), int(Draw.EXIT)
+_U_APPLY, _U_QUALIFIED, _U_VERIFY = int(Draw.APPLY), int(Draw.QUALIFIED), int(Draw.VERIFY)
+_U_OBJECT, _U_UPHELD, _U_ASSOCIATION = int(Draw.OBJECT), int(Draw.OBJECTION_UPHELD), int(Draw.ASSOCIATION)
+
+
+# -- 1. decide ---------------------------------------------------------------------------------------------
+
+
+@register_jitable(inline="always")
+def decide(m, mo, P, w, rng, k):
+    """Comply or violate this month, and how severely; the month's demand; a commitment application.
+
+    Clears the month record ``mo`` (but for ``mo.stratum``, set by the engine), then sets
+    ``operating``, ``revenue_now``, ``credit_demand`` and ``demand_lost`` (CNY), ``violated``,
+    ``severe``, ``gain`` and ``harm`` (CNY). A merchant under a market ban does not trade.
+    """
+    mo.operating = True
+    mo.violated = False
+    mo.severe = False
+    mo.breach = False
+    mo.checked = False
+    mo.detected = False
+    mo.false_positive = False
+    mo.gain = 0.0
+    mo.harm = 0.0
+    mo.fine = 0.0
+    mo.own_signal = 0.0
+    mo.revenue_now = 0.0
+    mo.demand_lost = 0.0
+    mo.credit_demand = 0.0
+    is_red = m.list_state == _RED
+    is_black = m.list_state == _BLACK
+    if is_black and P.market_ban:
+        mo.operating = False
+        return
+    sec = w.sectors[m.sector]
+    info = sec.information
+    tier_bonus = w.tiers[m.tier].credit_bonus
+    published = R.penalty_published(w.now, m.r1, P.publication_months, P.disclosure_on)
+    bonus = R.credit_bonus(is_red, sec.red_bonus, tier_bonus, info)
+    kept = float(R.demand_kept(is_black, P.black_loss, published, P.penalty_demand_loss, info))
+    base_revenue = float(m.revenue)
+    rev = R.effective_revenue(base_revenue, bonus, kept)
+    mo.revenue_now = rev
+    mo.credit_demand = base_revenue * bonus * kept
+    mo.demand_lost = base_revenue * (1.0 + bonus) - rev
+    severe_share = float(R.severe_share(sec.severe_share, m.mtype == _DEFIANT, P.defiant_severe_multiplier))
+    if m.mtype == _CARELESS:
+        ok = not R.careless_violates(uniform(rng, _U_CARELESS), P.careless_rate)
+    elif m.mtype == _HONEST and R.honest_complies(m.norm, P.collapse_norm, False):
+        ok = True  # an honest merchant whose norm holds complies whatever the sanction
+    else:
+        ok = weighs_sanctions(m, mo, P, w, severe_share, rev, is_red, is_black)
+    if not ok:
+        mo.violated = True
+        mo.severe = uniform(rng, _U_SEVERE) < severe_share
+        mo.gain = sec.gain_share * rev
+        mo.harm = R.consumer_harm(mo.gain, sec.harm_per_gain, mo.severe, P.severe_harm_multiple)
+    if P.commit_on and not is_black and uniform(rng, _U_APPLY) < P.commit_rate:
+        apply_on_commitment(m, mo, P, w, rng, k)
+
+
+@register_jitable(inline="always")
+def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
+    """Whether a merchant that weighs sanctions complies: the expected sanction (fine, list consequences,
+    association) against the gain, with the moral cost for strategic and collapsed-honest merchants,
+    the defiant rule for defiant ones. ``revenue`` is this month's (CNY)."""
+    sec = w.sectors[m.sector]
+    if P.full_information:
+        p_hat = w.strata[mo.stratum].true_detection * sec.detection_factor
+    else:
+        p_hat = float(m.p_hat)
+    n_rec = R.records_in_window(m.r1, m.r2, m.r3, w.now, P.repeat_window)
+    # on the blacklist already, any new record extends the listing: certain for the merchant
+    p_bl = R.blacklist_if_recorded(1.0 if is_black else severe_share, n_rec, P.repeat_violations, P.black_on)
+    loss = P.loss_minor + severe_share * (P.loss_severe - P.loss_minor)
+    tier_after = R.tier_of(max(0.0, m.score - loss), P.cut_a, P.cut_b, P.cut_c)
+    cons = float(R.consequence_ratio(
+        p_bl, P.black_months, sec.margin, sec.gain_share, P.black_loss, P.joint_multiplier, is_red and P.red_on,
+        P.red_clean_months, sec.red_value, sec.red_bonus, revenue, P.consequence_weight, P.publication_months,
+        P.disclosure_on * P.penalty_demand_loss, w.tiers[m.tier].credit_bonus - w.tiers[tier_after].credit_bonus,
+        P.horizon, sec.information))
+    sanction = (R.expected_sanction(p_hat, P.fine_multiple, cons, P.risk_aversion)
+                + R.association_sanction(m.member, P.assoc_detection, P.assoc_multiple, P.risk_aversion))
+    if m.mtype == _DEFIANT:
+        return R.defiant_complies(p_hat, sanction, P.defiant_min_detection, P.defiant_multiple)
+    moral = R.moral_cost(m.norm, P.influence, w.peer[m.sector])
+    ok = R.strategic_complies(sanction, moral)
+    if m.mtype == _HONEST:
+        ok = R.honest_complies(m.norm, P.collapse_norm, ok)
+    return ok
+
+
+@register_jitable(inline="always")
+def apply_on_commitment(m, mo, P, w, rng, k):
+    """Apply for an approval on a credit commitment (clause 2; blacklisted merchants may not): sign
+    truthfully when qualified; otherwise sign falsely or apply the normal way, by type
+    (:func:`sim.rules.commits_falsely`). A signed false commitment is verified with the bureau's check
+    share (``mo.breach``)."""
+    signs = True
+    if uniform(rng, _U_QUALIFIED) < P.unqualified_share:
+        moral = R.moral_cost(m.norm, P.influence, w.peer[m.sector])
+        signs = R.commits_falsely(m.mtype, m.norm, P.collapse_norm, moral, P.commit_check_share, P.commit_penalty,
+                                  P.risk_aversion, P.defiant_min_detection, P.defiant_multiple)
+        if signs:
+            k.false_commitments += 1
+            if uniform(rng, _U_VERIFY) < P.commit_check_share:
+                mo.breach = True
+                k.commitment_breaches += 1
+    if signs:
+        k.commitments_signed += 1
+
+
+# -- 2. a check ---------------------------------------------------------------------------------------------
+
+
+@register_jitable(inline="always")
+def on_check(m, mo, P, skill, rng):
+    """The merchant is checked by an inspector who finds a violation with probability ``skill`` (0-1);
+    a compliant merchant is wrongly recorded at the false-positive rate."""
+    mo.checked = True
+    mo.own_signal = skill
+    if mo.violated:
+        mo.detected = uniform(rng, _U_DETECT) < skill
+    else:
+        mo.false_positive = uniform(rng, _U_DETECT) < P.false_positive_rate
+
+
+# -- 3. record ----------------------------------------------------------------------------------------------
+
+
+@register_jitable(inline="always")
+def update_record(m, mo, P, w, rng, k):
+    """Apply the month's check result and commitment verification: score (``mo.score``), fines (CNY),
+    the record of violations, an objection to a wrong record, association sanctions."""
+    recorded = mo.detected or mo.false_positive
+    severe_rec = mo.detected and mo.severe
+    mo.score = float(R.score_after(m.score, recorded, severe_rec, P.loss_minor, P.loss_severe, P.recovery,
+                                   mo.breach, P.commit_score_loss))
+    if recorded or mo.breach:
+        if recorded:
+            gain = mo.gain if mo.detected else w.sectors[m.sector].gain_share * m.revenue
+            mo.fine = R.fine_due(gain, P.fine_multiple)
+        if mo.breach:
+            mo.fine += R.fine_due(P.approval_value, P.commit_penalty)
+        m.r3 = m.r2
+        m.r2 = m.r1
+        m.r1 = w.now
+        m.months_clean = 0
+        m.clean_since_listing = False
+        if mo.detected or mo.breach:  # a true record: any listing is deserved from now on
+            m.wrong_list = False
+        elif (P.objections_on and m.objection_until == NEVER
+              and uniform(rng, _U_OBJECT) < P.objection_propensity):
+            m.objection_until = w.now + P.objection_delay
+            k.objections += 1
+    else:
+        m.months_clean += 1
+    if m.member and mo.violated and uniform(rng, _U_ASSOCIATION) < P.assoc_detection:
+        m.strikes += 1
+        k.association_sanctions += 1
+        if m.strikes >= P.expel_after:
+            m.member = False
+            k.association_expulsions += 1
+
+
+# -- 4. lists -----------------------------------------------------------------------------------------------
+
+
+@register_jitable(inline="always")
+def enter_list(m, state, now, duration, wrongful):
+    """Enter the key-attention list or blacklist (``state``) in month ``now`` for ``duration`` months;
+    ``wrongful``: the listing rests on a false record."""
+    m.list_state = state
+    m.list_since = now
+    m.list_until = now + duration
+    m.clean_since_listing = True
+    m.wrong_list = wrongful
+
+
+@register_jitable(inline="always")
+def leave_list(m, mo, P, k):
+    """Leave the key-attention list or blacklist by expiry or repair; the score is restored to at least the
+    highest list threshold in force, so the merchant is not listed again by its score alone."""
+    k.wrongful_listings_stood += m.wrong_list
+    m.list_state = _NONE
+    m.wrong_list = False
+    mo.score = float(R.score_on_exit(mo.score, P.exit_score))
+
+
+@register_jitable(inline="always")
+def decide_objection(m, mo, P, now, rng, k):
+    """The objection's decision is due: an upheld one removes the wrong record, gives back the points it
+    cost, stops a blacklist recognition resting on it and ends a listing resting on it (or undoes the
+    renewal it caused)."""
+    month = m.objection_until - P.objection_delay
+    m.objection_until = NEVER
+    if uniform(rng, _U_UPHELD) >= P.objection_success:
+        return
+    k.records_overturned += 1
+    r1, r2, r3 = R.drop_record(m.r1, m.r2, m.r3, month)
+    m.r1 = r1
+    m.r2 = r2
+    m.r3 = r3
+    mo.score = min(100.0, mo.score + P.loss_minor)
+    if m.pending_until != NEVER and m.pending_wrongful and m.pending_until - P.recognition_delay == month:
+        m.pending_until = NEVER  # the recognition rested on the record just removed
+    listed = m.list_state == _KEY or m.list_state == _BLACK
+    if m.wrong_list and listed:
+        m.list_state = _NONE
+        m.wrong_list = False
+    elif listed:
+        duration = P.key_months if m.list_state == _KEY else P.black_months
+        if m.list_until == month + duration:  # the false record renewed the listing: undo the renewal
+            m.list_until = max(m.list_since, m.r1) + duration
+
+
+@register_jitable(inline="always")
+def recognise_blacklist(m, P, now, rng, k):
+    """End of the recognition delay: the candidate may appeal, and a wrongful candidate may win; otherwise
+    it is blacklisted."""
+    m.pending_until = NEVER
+    if uniform(rng, _U_APPEAL) < P.appeal_propensity:
+        k.appeals += 1
+        if m.pending_wrongful and uniform(rng, _U_APPEAL_WON) < P.appeal_success:
+            k.appeals_won += 1
+            return
+    enter_list(m, _BLACK, now, P.black_months, m.pending_wrongful)
+    k.new_blacklistings += 1
+    k.wrongful_listings += m.pending_wrongful
+
+
+@register_jitable(inline="always")
+def update_lists(m, mo, P, w, rng, k):
+    """The list machine for this month: objection decisions, blacklist recognition, expiry, renewal, new
+    blacklist candidacy and key-attention listing, the red list, credit repair."""
+    now = w.now
+    recorded = mo.detected or mo.false_positive or mo.breach
+    severe_rec = mo.detected and mo.severe
+    if m.objection_until != NEVER and now >= m.objection_until:
+        decide_objection(m, mo, P, now, rng, k)
+    if m.pending_until != NEVER and now >= m.pending_until:
+        recognise_blacklist(m, P, now, rng, k)
+    if (m.list_state == _KEY or m.list_state == _BLACK) and now >= m.list_until:
+        leave_list(m, mo, P, k)
+    if m.list_state == _BLACK and recorded:  # a new record while listed extends the listing
+        m.list_until = now + P.black_months
+    n_rec = R.records_in_window(m.r1, m.r2, m.r3, now, P.repeat_window)
+    if (P.black_on and m.list_state != _BLACK and m.pending_until == NEVER
+            and R.blacklist_trigger(severe_rec, n_rec, P.repeat_violations, mo.score, P.black_max_score)):
+        m.pending_wrongful = mo.false_positive
+        m.pending_until = now + P.recognition_delay
+        if P.recognition_delay == 0:
+            recognise_blacklist(m, P, now, rng, k)
+    if P.key_on and m.list_state != _BLACK and R.key_trigger(recorded, mo.score, P.key_max_score):
+        if m.list_state != _KEY:
+            enter_list(m, _KEY, now, P.key_months, mo.false_positive and not mo.breach)
+            k.new_key_listings += 1
+            k.wrongful_listings += mo.false_positive
+        elif recorded:  # a new record renews the listing; a low score alone does not (MOFCOM cap)
+            m.list_until = now + P.key_months
+    if P.red_on:
+        if m.list_state == _RED and (recorded or mo.score < P.red_min_score):
+            m.list_state = _NONE
+        elif m.list_state == _NONE and R.red_eligible(mo.score, m.months_clean, P.red_min_score,
+                                                       P.red_clean_months):
+            m.list_state = _RED
+    if (P.repair_on and (m.list_state == _KEY or m.list_state == _BLACK)
+            and R.repair_eligible(now, m.list_since, m.clean_since_listing, m.last_repair, m.prev_repair,
+                                  P.repair_min_listed, P.repair_between, P.repair_max36)
+            and uniform(rng, _U_REPAIR) < P.repair_probability):
+        leave_list(m, mo, P, k)
+        m.prev_repair = m.last_repair
+        m.last_repair = now
+        k.repairs += 1
+
+
+# -- 5. learning, 6. close ------------------------------------------------------------------------------------
+
+
+@register_jitable(inline="always")
+def learn_belief(m, mo, P, w):
+    """Perceived detection after the month's evidence: an own check and the stratum's published rate."""
+    published = w.strata[mo.stratum].published_detection * w.sectors[m.sector].detection_factor
+    m.p_hat = R.update_belief(m.p_hat, mo.own_signal, published, P.learn_rate, P.own_weight)
+
+
+@register_jitable(inline="always")
+def learn_norm(m, P, peer):
+    """Integrity norm toward the sector's compliance ``peer`` (0-1) of the month, then publicity's pull."""
+    m.norm = R.update_norm(m.norm, peer, P.norm_rate, P.publicity)
+
+
+@register_jitable(inline="always")
+def close_month(m, mo, P):
+    """The month's score becomes the state's, and the tier (the next month's strata) follows from it."""
+    m.score = mo.score
+    m.tier = R.tier_of(mo.score, P.cut_a, P.cut_b, P.cut_c)
+
+
+@register_jitable(inline="always")
+def leaves(m, P, rng):
+    """Whether the merchant leaves the market before the next month (higher hazard under a market ban)."""
+    hazard = float(R.exit_hazard(P.exit_rate, P.market_ban and m.list_state == _BLACK, P.banned_exit_multiplier))
+    return uniform(rng, _U_EXIT) < hazard
