@@ -58,8 +58,9 @@ __all__ = [
 NONE, RED, KEY, BLACK = (int(s) for s in ListState)
 HONEST, STRATEGIC, DEFIANT, CARELESS = (int(t) for t in MerchantType)
 
-jitable = register_jitable(inline="always")
-"""Each rule stays a plain Python function; numba compiles it (inlined) where compiled code calls it."""
+jitable = register_jitable(forceinline=True)
+"""Each rule stays a plain Python function; numba compiles it where compiled code calls it, and LLVM
+inlines it there (``forceinline``: as fast as inlining numba IR, at a fraction of the compile time)."""
 
 
 @jitable

@@ -9,9 +9,9 @@ from scipy import stats
 
 from sim import rules as R
 from sim.engines import fast_engine as F
+from sim.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
 from sim.model import streams
 from sim.model.layout import STATE
-from sim.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
 from sim.runner import run_scenario
 from sim.scenario import SECTORS
 

@@ -53,7 +53,7 @@ _U_OBJECT, _U_UPHELD, _U_ASSOCIATION = int(Draw.OBJECT), int(Draw.OBJECTION_UPHE
 # -- 1. decide ---------------------------------------------------------------------------------------------
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def decide(m, mo, P, w, rng, k):
     """Comply or violate this month, and how severely; the month's demand; a commitment application.
 
@@ -107,7 +107,7 @@ def decide(m, mo, P, w, rng, k):
         apply_on_commitment(m, mo, P, w, rng, k)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
     """Whether a merchant that weighs sanctions complies: the expected sanction (fine, list consequences,
     association) against the gain, with the moral cost for strategic and collapsed-honest merchants,
@@ -138,7 +138,7 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
     return ok
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def apply_on_commitment(m, mo, P, w, rng, k):
     """Apply for an approval on a credit commitment (clause 2; blacklisted merchants may not): sign
     truthfully when qualified; otherwise sign falsely or apply the normal way, by type
@@ -161,7 +161,7 @@ def apply_on_commitment(m, mo, P, w, rng, k):
 # -- 2. a check ---------------------------------------------------------------------------------------------
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def on_check(m, mo, P, skill, rng):
     """The merchant is checked by an inspector who finds a violation with probability ``skill`` (0-1);
     a compliant merchant is wrongly recorded at the false-positive rate."""
@@ -176,7 +176,7 @@ def on_check(m, mo, P, skill, rng):
 # -- 3. record ----------------------------------------------------------------------------------------------
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def update_record(m, mo, P, w, rng, k):
     """Apply the month's check result and commitment verification: score (``mo.score``), fines (CNY),
     the record of violations, an objection to a wrong record, association sanctions."""
@@ -214,7 +214,7 @@ def update_record(m, mo, P, w, rng, k):
 # -- 4. lists -----------------------------------------------------------------------------------------------
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def enter_list(m, state, now, duration, wrongful):
     """Enter the key-attention list or blacklist (``state``) in month ``now`` for ``duration`` months;
     ``wrongful``: the listing rests on a false record."""
@@ -225,7 +225,7 @@ def enter_list(m, state, now, duration, wrongful):
     m.wrong_list = wrongful
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def leave_list(m, mo, P, k):
     """Leave the key-attention list or blacklist by expiry or repair; the score is restored to at least the
     highest list threshold in force, so the merchant is not listed again by its score alone."""
@@ -235,7 +235,7 @@ def leave_list(m, mo, P, k):
     mo.score = float(R.score_on_exit(mo.score, P.exit_score))
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def decide_objection(m, mo, P, now, rng, k):
     """The objection's decision is due: an upheld one removes the wrong record, gives back the points it
     cost, stops a blacklist recognition resting on it and ends a listing resting on it (or undoes the
@@ -262,7 +262,7 @@ def decide_objection(m, mo, P, now, rng, k):
             m.list_until = max(m.list_since, m.r1) + duration
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def recognise_blacklist(m, P, now, rng, k):
     """End of the recognition delay: the candidate may appeal, and a wrongful candidate may win; otherwise
     it is blacklisted."""
@@ -277,7 +277,7 @@ def recognise_blacklist(m, P, now, rng, k):
     k.wrongful_listings += m.pending_wrongful
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def update_lists(m, mo, P, w, rng, k):
     """The list machine for this month: objection decisions, blacklist recognition, expiry, renewal, new
     blacklist candidacy and key-attention listing, the red list, credit repair."""
@@ -325,27 +325,27 @@ def update_lists(m, mo, P, w, rng, k):
 # -- 5. learning, 6. close ------------------------------------------------------------------------------------
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def learn_belief(m, mo, P, w):
     """Perceived detection after the month's evidence: an own check and the stratum's published rate."""
     published = w.strata[mo.stratum].published_detection * w.sectors[m.sector].detection_factor
     m.p_hat = R.update_belief(m.p_hat, mo.own_signal, published, P.learn_rate, P.own_weight)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def learn_norm(m, P, peer):
     """Integrity norm toward the sector's compliance ``peer`` (0-1) of the month, then publicity's pull."""
     m.norm = R.update_norm(m.norm, peer, P.norm_rate, P.publicity)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def close_month(m, mo, P):
     """The month's score becomes the state's, and the tier (the next month's strata) follows from it."""
     m.score = mo.score
     m.tier = R.tier_of(mo.score, P.cut_a, P.cut_b, P.cut_c)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def leaves(m, P, rng):
     """Whether the merchant leaves the market before the next month (higher hazard under a market ban)."""
     hazard = float(R.exit_hazard(P.exit_rate, P.market_ban and m.list_state == _BLACK, P.banned_exit_multiplier))
