@@ -18,10 +18,10 @@ $(BIN)/sim: pyproject.toml
 	@echo "building $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	@touch $(BIN)/sim
 
-# System packages: a CJK font for Chinese labels (sim/fonts.py registers it with matplotlib) and Pango,
+# System packages: a CJK font for Chinese labels (sim/present/fonts.py registers it with matplotlib) and Pango,
 # which weasyprint uses to lay out the PDF. Installed with apt-get when run as root; otherwise named.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 APT_NEEDS := $(shell [ -n "$$SIM_CJK_FONT" ] || [ -f "$(CJK_FONT)" ] || echo fonts-wqy-microhei) \

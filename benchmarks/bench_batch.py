@@ -40,13 +40,13 @@ WORKLOADS = {
 
 CHILD = r"""
 import json, resource, sys, time
-import sim.batch
-from sim.batch import plan, run_batch
-from sim.results import Store
+import sim.experiment.batch
+from sim.experiment.batch import plan, run_batch
+from sim.experiment.results import Store
 p = plan(sys.argv[1])
 t0 = time.perf_counter()
 stamps, ready = [], []
-orig_write, orig_connect = Store.write, sim.batch.connect
+orig_write, orig_connect = Store.write, sim.experiment.batch.connect
 def write(self, result):
     orig_write(self, result)
     stamps.append(time.perf_counter())
@@ -54,7 +54,7 @@ def connect(*a, **k):
     out = orig_connect(*a, **k)
     ready.append(time.perf_counter())
     return out
-Store.write, sim.batch.connect = write, connect
+Store.write, sim.experiment.batch.connect = write, connect
 counts = run_batch(p, sys.argv[2], workers=int(sys.argv[3]), progress=False)
 wall = time.perf_counter() - t0
 print(json.dumps({"wall": wall, "ready": ready[0] - t0, "last": stamps[-1] - t0, "n": len(stamps),

@@ -57,9 +57,9 @@ def one(engine: str, merchants: int, months: int, repeats: int) -> dict:
     is kept too) and the memory of the first run."""
     import numpy as np
 
-    from sim.engines import get_engine
-    from sim.params import compile_scenario
-    from sim.scenario import load_scenario
+    from sim.model.engines import get_engine
+    from sim.model.params import compile_scenario
+    from sim.model.schema import load_scenario
 
     def params(n: int, m: int):
         # capacity scales with the population so that the plan's ratios are met, as in a real bureau
@@ -125,7 +125,7 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    from sim.engines import available_memory
+    from sim.model.engines import available_memory
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": total / 2**30,
             "available_gib": available_memory() / 2**30, "python": platform.python_version(),
@@ -154,7 +154,7 @@ def plan(quick: bool, months: int) -> list[tuple[str, int, int]]:
 def largest_that_fits(bytes_per_merchant: float) -> int:
     """The largest population (a multiple of 10 million) whose measured footprint fits in 85% of the
     memory available now."""
-    from sim.engines import available_memory
+    from sim.model.engines import available_memory
     n = int(0.85 * available_memory() / bytes_per_merchant)
     return n // 10_000_000 * 10_000_000
 

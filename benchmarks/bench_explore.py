@@ -22,9 +22,9 @@ from pathlib import Path
 
 from _results import write_markdown
 
-from sim.engines import resolve_engine
-from sim.explore import Explorer
-from sim.report import notebook_setup, prepare
+from sim.model.engines import resolve_engine
+from sim.present.explore import Explorer
+from sim.present.report import notebook_setup, prepare
 
 HERE = Path(__file__).resolve().parent
 MOVES = (("policy__inspection__sampling_ratio__D", (1.0, 0.5, 0.8)),

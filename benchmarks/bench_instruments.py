@@ -21,8 +21,8 @@ from pathlib import Path
 
 from _results import write_markdown
 
-from sim.runner import run_scenario
-from sim.scenario import load_scenario
+from sim.experiment.runner import run_scenario
+from sim.model.schema import load_scenario
 
 HERE = Path(__file__).resolve().parent
 OFF = ["policy.commitments.enabled=false", "policy.disclosure.enabled=false", "policy.objections.enabled=false",

@@ -4,8 +4,8 @@ Public API: load a scenario, run it, summarise it.
 """
 
 from sim.errors import InputError, SimError
-from sim.runner import RunResult, run_scenario, write_outputs
-from sim.scenario import Scenario, load_scenario
+from sim.experiment.runner import RunResult, run_scenario, write_outputs
+from sim.model.schema import Scenario, load_scenario
 
 __all__ = ["InputError", "SimError", "RunResult", "Scenario", "load_scenario", "run_scenario", "write_outputs"]
 __version__ = "0.1.0"

@@ -53,7 +53,7 @@ def _whole(lo: int, hi: int, what: str):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.engines import AUTO_FAST_ABOVE, CHOICES
+    from sim.model.engines import AUTO_FAST_ABOVE, CHOICES
 
     p = _Parser(prog="sim", description="Credit policy lab: simulate credit-based commercial supervision.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", help="scenario YAML file")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                    help="override one parameter, e.g. policy.tiers.A=92 (repeatable)")
+    r.add_argument("--without", action="append", default=[], metavar="MECHANISM",
+                   help="switch one of the plan's mechanisms off, e.g. commitments (repeatable; the names are "
+                        "those of sim.model.mechanisms, as in scenarios/ablations/no_NAME.yaml)")
     r.add_argument("--reps", type=_whole(1, 100_000, "reps"), default=10, help="replications (default 10)")
     r.add_argument("--seed", type=_whole(0, 2**63 - 1, "seed"), default=0, help="base seed (default 0)")
     r.add_argument("--engine", default="auto",
@@ -160,7 +163,7 @@ def _text_table(rows: list[list[str]]) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from sim.model.schema import load_scenario
 
     problems: list[Problem] = []
     for path in args.scenarios:
@@ -175,13 +178,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.engines import CHOICES, check_fits, resolve_engine
-    from sim.runner import run_folder, run_scenario, write_outputs
-    from sim.scenario import load_scenario
+    from sim.experiment.runner import run_folder, run_scenario, write_outputs
+    from sim.model.engines import CHOICES, check_fits, resolve_engine
+    from sim.model.schema import load_scenario
 
     if args.engine not in CHOICES:
         raise InputError([Problem("--engine", "--engine", args.engine, f"one of: {', '.join(CHOICES)}")])
-    scn = load_scenario(args.scenario, args.sets)
+    scn = load_scenario(args.scenario, args.sets, args.without)
     pop = scn.population
     check_fits(resolve_engine(args.engine, pop.merchants), pop.merchants, pop.months, pop.entry_rate_per_month,
                pop.exit_rate_per_month, scn.name)
@@ -197,7 +200,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _read_summary(folder: str) -> tuple[str, dict]:
     """(scenario name, summary) of a ``sim run`` folder; InputError unless its summary.json is one."""
-    from sim.metrics import METRICS
+    from sim.model.metrics import METRICS
 
     path = Path(folder) / "summary.json"
     if not path.is_file():
@@ -237,7 +240,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.report import build_report, prepare
+    from sim.present.report import build_report, prepare
 
     setup = prepare(args.scenarios, args.baseline, args.reps, args.seed, args.merchants, args.months, args.engine,
                     args.lang, args.sets, source="sim report")
@@ -265,7 +268,7 @@ def default_report_folder(names: list[str], lang: str) -> str:
 
 
 def _cmd_notebook(args: argparse.Namespace) -> int:
-    from sim.report import notebook_parameters, resolve_notebook, run_notebook
+    from sim.present.report import notebook_parameters, resolve_notebook, run_notebook
 
     path = resolve_notebook(args.name)
     params = notebook_parameters(path, args.parameter)
@@ -355,7 +358,7 @@ def _clean_stale_notebooks(out: Path) -> None:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from sim.batch import check_target, plan, run_batch
+    from sim.experiment.batch import check_target, plan, run_batch
 
     p = plan(args.batch)
     out = Path(args.out) if args.out else Path("reports") / "batches" / p.batch.name
@@ -374,7 +377,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
           f"(of {counts['planned']}){rate} -> {out}")
     if counts["failed"]:
         print(f"sim batch: {counts['failed']} runs failed; their errors are in the store "
-              f"(sim.results.load('{out}').query(\"status == 'failed'\")); rerun to retry them", file=sys.stderr)
+              f"(sim.experiment.results.load('{out}').query(\"status == 'failed'\")); rerun to retry them",
+              file=sys.stderr)
         return 1
     return 0
 
@@ -384,7 +388,7 @@ COMPARE_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.results import compare
+    from sim.experiment.results import compare
 
     metrics = args.metrics or list(COMPARE_METRICS)
     csv = Path(args.csv) if args.csv else None

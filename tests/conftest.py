@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import Scenario, _merge, load_raw, validate_dict
+from sim.model.schema import Scenario, _merge, load_raw, validate_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

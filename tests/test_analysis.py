@@ -9,19 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis import (
-    TARGETS,
-    compare,
-    describe,
-    format_value,
-    interval,
-    paired,
-    per_rep,
-    rep_table,
-    summary_claims,
-    target_table,
-)
-from sim.metrics import METRICS
+from sim.experiment.statistics import compare, describe, interval, paired, per_rep, rep_table
+from sim.model.metrics import METRICS
+from sim.present.narrative import TARGETS, format_value, summary_claims, target_table
 
 
 def _table(compliance, inspections=None, seed=0, n=None):
@@ -149,7 +139,7 @@ def test_format_value():
 
 
 def test_rep_table_and_describe_on_a_real_run():
-    from sim.runner import run_scenario
+    from sim.experiment.runner import run_scenario
     from tests.conftest import small
 
     r = run_scenario(small("shahe_plan.yaml"), reps=3, seed=0, engine="fast", progress=False)
@@ -168,7 +158,7 @@ def test_rep_table_and_describe_on_a_real_run():
 
 
 def test_monthly_bands_are_the_interval_of_each_month():
-    from sim.analysis import bands
+    from sim.experiment.statistics import bands
 
     rng = np.random.default_rng(0)
     ts = pd.DataFrame({"rep": np.repeat(np.arange(4), 5), "month": np.tile(np.arange(5), 4), "by": "all",

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.batch import Sweep, plan, sample_points
-from sim.results import Store, compare, load, load_timeseries
+from sim.experiment.batch import Sweep, plan, sample_points
+from sim.experiment.results import Store, compare, load, load_timeseries
 
 from .conftest import ROOT
 
@@ -156,9 +156,9 @@ def test_store_holds_every_run_and_a_manifest(reference):
 
 
 def test_a_batch_replication_is_the_same_as_sim_run(reference):
-    from sim.analysis import per_rep
-    from sim.runner import run_scenario
-    from sim.scenario import load_scenario
+    from sim.experiment.runner import run_scenario
+    from sim.experiment.statistics import per_rep
+    from sim.model.schema import load_scenario
 
     _, store = reference
     runs = load(store).query("scenario == 'shahe_plan' and sample == 1")
@@ -247,7 +247,7 @@ def test_comparison_interval_on_a_known_difference(tmp_path):
 def test_the_compare_notebook_reads_a_batch_store(reference, tmp_path):
     import nbformat
 
-    from sim.report import NOTEBOOKS, run_notebook
+    from sim.present.report import NOTEBOOKS, run_notebook
 
     _, store = reference
     out = run_notebook(NOTEBOOKS / "03_compare_scenarios.ipynb", tmp_path / "c.ipynb",

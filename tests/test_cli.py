@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.engines import AUTO_FAST_ABOVE
-from sim.scenario import Policy, parameter_table
+from sim.model.engines import AUTO_FAST_ABOVE
+from sim.model.schema import Policy, parameter_table
 
 from .conftest import ROOT, SCENARIOS
 
@@ -43,7 +43,7 @@ def test_run_writes_the_four_outputs(tmp_path, capsys):
     assert set(ts["by"]) == {"all", "sector", "tier", "type"}
     assert ts[ts["by"] == "all"].shape[0] == 3 * 14
     # the resolved scenario carries the --set values and validates again
-    from sim.scenario import load_scenario
+    from sim.model.schema import load_scenario
     assert load_scenario(out / "scenario.yaml").population.merchants == 200
     printed = capsys.readouterr().out
     assert "compliance_rate" in printed and "shahe_plan" in printed
@@ -185,7 +185,7 @@ def test_console_and_module_entry_points_no_traceback(tmp_path):
 def test_summary_interval_by_hand_and_clipped():
     """Three replications with last-12-month means 0.2, 0.4, 0.6: mean 0.4, sd 0.2,
     half-width t(0.975, 2) * 0.2 / sqrt(3) = 4.3027 * 0.11547 = 0.4968 -> [0 (clipped), 0.8968]."""
-    from sim.runner import summarise
+    from sim.experiment.runner import summarise
 
     rows = []
     for rep, v in enumerate((0.2, 0.4, 0.6)):
@@ -200,5 +200,5 @@ def test_summary_interval_by_hand_and_clipped():
 
 
 def _metric_names():
-    from sim.metrics import METRICS
+    from sim.model.metrics import METRICS
     return [m.name for m in METRICS]

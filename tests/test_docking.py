@@ -1,8 +1,8 @@
 """Docking (Axtell et al. 1996): the fast engine reproduces the Mesa engine, metric by metric.
 
-The two engines share the rules (sim/rules.py) and the metric definitions (sim/metrics.py) but not
+The two engines share the rules (sim/model/rules.py) and the metric definitions (sim/model/metrics.py) but not
 their random streams, so they can only agree in distribution. For each docking scenario both run
-``REPS`` replications at ``MERCHANTS`` x ``MONTHS``. For every metric of sim/metrics.py and two
+``REPS`` replications at ``MERCHANTS`` x ``MONTHS``. For every metric of sim/model/metrics.py and two
 windows (the first year, when the plan's lists fill up, and the last year) each replication gives one
 number, its window mean. The two samples of ``REPS`` numbers are compared with
 
@@ -34,9 +34,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.metrics import METRICS
-from sim.runner import run_scenario
-from sim.scenario import Scenario, _merge
+from sim.experiment.runner import run_scenario
+from sim.model.mechanisms import MECHANISMS
+from sim.model.metrics import METRICS
+from sim.model.schema import Scenario, _merge
 
 from .conftest import small
 
@@ -147,29 +148,10 @@ def test_docking_has_the_stated_power():
     assert d * m.std(ddof=1) < 0.04, (d, m.std(ddof=1))
 
 
-STRESSED = {"special campaign", "e-commerce archives"}
-"""Mechanisms whose docking check runs on stress_procedure, where they are strong enough to detect."""
-
-
-@pytest.mark.parametrize("mechanism, change", [
-    ("credit repair", {"policy": {"lists": {"repair": {"enabled": False}}}}),
-    ("appeals", {"behaviour": {"appeal_propensity": 0.0}}),
-    ("key-attention list", {"policy": {"lists": {"key_attention": {"enabled": False}}}}),
-    ("red list", {"policy": {"lists": {"red": {"enabled": False}}}}),
-    ("norms that follow peers", {"behaviour": {"social": {"norm_adaptation_rate": 0.0}}}),
-    ("false records", {"policy": {"inspection": {"false_positive_rate": 0.0}}}),
-    ("credit commitments", {"policy": {"commitments": {"enabled": False}}}),
-    ("penalty disclosure", {"policy": {"disclosure": {"enabled": False}}}),
-    ("objections", {"policy": {"objections": {"enabled": False}}}),
-    ("special campaign", {"policy": {"campaign": {"enabled": False}}}),
-    ("e-commerce archives", {"policy": {"ecommerce": {"enabled": False}}}),
-    ("credit consumption", {"policy": {"credit_consumption": {"enabled": False}}}),
-    ("associations", {"policy": {"associations": {"enabled": False}}}),
-    ("trade incentives", {"policy": {"trade": {"enabled": False}}}),
-    ("publicity", {"policy": {"publicity": {"intensity": 0.0}}}),
-])
-def test_docking_catches_a_mechanism_missing_from_one_engine(mechanism, change):
-    """Switch one mechanism off in the fast engine only: docking must notice."""
-    name = "stress_procedure" if mechanism in STRESSED else "shahe_plan"
-    bad = disagreements(mesa_means(name), window_means(scenario(name, **change), "fast", seed=2))
-    assert bad, f"docking did not notice {mechanism} missing from the fast engine"
+@pytest.mark.parametrize("mechanism", MECHANISMS, ids=[m.name for m in MECHANISMS])
+def test_docking_catches_a_mechanism_missing_from_one_engine(mechanism):
+    """Switch one mechanism of the registry off in the fast engine only (its registered override, in the
+    docking scenario the registry names): docking must notice."""
+    name = mechanism.docking
+    bad = disagreements(mesa_means(name), window_means(scenario(name, **mechanism.off), "fast", seed=2))
+    assert bad, f"docking did not notice {mechanism.en} missing from the fast engine"

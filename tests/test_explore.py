@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import InputError
-from sim.explore import LEVERS, Explorer
-from sim.report import prepare
-from sim.scenario import parameter_table
+from sim.model.schema import parameter_table
+from sim.present.explore import LEVERS, Explorer
+from sim.present.report import prepare
 
 from .conftest import ROOT
 

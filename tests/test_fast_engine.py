@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import rules as R
-from sim.engines import fast_engine as F
-from sim.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
+from sim.experiment.runner import run_scenario
+from sim.model import rules as R
 from sim.model import streams
+from sim.model.engines import fast_engine as F
 from sim.model.layout import STATE
-from sim.runner import run_scenario
-from sim.scenario import SECTORS
+from sim.model.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
+from sim.model.schema import SECTORS
 
 from .conftest import small
 
@@ -53,7 +53,7 @@ def test_counter_based_draws_are_uniform_and_distinct_per_purpose():
 
 def test_cell_and_pattern_counts_give_the_metrics_tally():
     """The fast engine counts (cell, pattern) and money per cell; the tally it builds from them must equal
-    sim.metrics.tally of the same merchants (the definition)."""
+    sim.model.metrics.tally of the same merchants (the definition)."""
     rng = np.random.default_rng(0)
     n = 5000
     operating = rng.random(n) < 0.9
@@ -127,7 +127,7 @@ def _compiled_rules(args):
 
 
 def test_rules_compile_from_the_shared_source():
-    """The rules of sim.rules are plain Python that numba compiles where compiled code calls them: the same
+    """The rules of sim.model.rules are plain Python that numba compiles where compiled code calls them: the same
     numbers either way."""
     args = (0.5, 36, 0.1, 0.05, 0.5, 2.0, True, 12, 100.0, 0.05, 1e5, 0.5, 12, 0.05, 0.02, 36, 1.5)
     tier, score, commits, dropped, repair, cons = _compiled_rules(np.array(args, dtype=np.float64))

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib import rc_context  # noqa: E402
 
 from sim.errors import SimError  # noqa: E402
-from sim.fonts import cjk_font_path, use_cjk_font  # noqa: E402
+from sim.present.fonts import cjk_font_path, use_cjk_font  # noqa: E402
 
 LABELS = ("合规率", "双随机抽查", "红名单", "重点关注名单", "黑名单", "信用修复", "市场主体")
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
-from sim.scenario import parameter_table
+from sim.model.schema import parameter_table
 
 from .conftest import ROOT
 
@@ -193,7 +193,7 @@ def test_fuzz_notebook_parameters(name, value):
     from papermill.translators import PythonTranslator
 
     from sim.errors import InputError
-    from sim.report import notebook_parameters, resolve_notebook
+    from sim.present.report import notebook_parameters, resolve_notebook
 
     nb = resolve_notebook("02_run_scenario")
     try:

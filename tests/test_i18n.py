@@ -6,11 +6,11 @@ import string
 
 import pytest
 
-from sim.analysis import DERIVED
 from sim.errors import InputError
-from sim.i18n import LANGS, TEXT, check_lang, t
-from sim.metrics import METRICS
-from sim.scenario import SECTORS, TIERS, TYPES
+from sim.experiment.statistics import DERIVED
+from sim.model.metrics import METRICS
+from sim.model.schema import SECTORS, TIERS, TYPES
+from sim.present.i18n import LANGS, TEXT, check_lang, t
 
 
 def _fields(text: str) -> set[str]:

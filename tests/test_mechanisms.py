@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import rules as R
 from sim.cli import main
-from sim.engines import ENGINES
-from sim.engines.mesa_engine import CreditModel
-from sim.params import campaign_active, compile_scenario
-from sim.runner import run_scenario
-from sim.scenario import SECTORS, _merge, load_raw
+from sim.experiment.runner import run_scenario
+from sim.model import rules as R
+from sim.model.engines import ENGINES
+from sim.model.engines.mesa_engine import CreditModel
+from sim.model.params import campaign_active, compile_scenario
+from sim.model.schema import SECTORS, _merge, load_raw
 
 from .conftest import SCENARIOS, small
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import rules as R
-from sim.engines import ENGINES
-from sim.engines.mesa_engine import CreditModel
-from sim.params import compile_scenario
-from sim.runner import run_scenario
-from sim.scenario import TIERS
+from sim.experiment.runner import run_scenario
+from sim.model import rules as R
+from sim.model.engines import ENGINES
+from sim.model.engines.mesa_engine import CreditModel
+from sim.model.params import compile_scenario
+from sim.model.schema import TIERS
 
 from .conftest import small
 

@@ -9,7 +9,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from sim.report import NOTEBOOKS, run_notebook
+from sim.present.report import NOTEBOOKS, run_notebook
 
 NAMES = ("01_explore", "02_run_scenario", "03_compare_scenarios", "04_meeting_report")
 SMALL = {"merchants": 300, "months": 18, "reps": 2}

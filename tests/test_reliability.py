@@ -103,7 +103,7 @@ def test_yaml_tagged_notebook_parameters_are_refused_and_run_nothing(tmp_path, c
 def test_text_parameters_reach_the_notebook_exactly_as_given(tmp_path):
     from papermill.translators import PythonTranslator
 
-    from sim.report import notebook_parameters, resolve_notebook
+    from sim.present.report import notebook_parameters, resolve_notebook
 
     nb = resolve_notebook("03_compare_scenarios")
     tricky = ['a"b\\c', "x'); import os #", "line\nbreak", "\\u0041", "中文 ok", '"""']
@@ -116,7 +116,7 @@ def test_text_parameters_reach_the_notebook_exactly_as_given(tmp_path):
 
 
 def test_relative_path_parameters_are_read_from_the_working_folder(tmp_path, monkeypatch):
-    from sim.report import notebook_parameters, resolve_notebook
+    from sim.present.report import notebook_parameters, resolve_notebook
 
     monkeypatch.chdir(tmp_path)
     got = notebook_parameters(resolve_notebook("03_compare_scenarios"),
@@ -279,7 +279,7 @@ def test_a_store_refuses_runs_of_an_edited_scenario(store, tmp_path, capsys):
 
 
 def test_a_second_batch_on_a_store_in_use_is_refused(store, tmp_path, capsys):
-    from sim.results import Store
+    from sim.experiment.results import Store
 
     _, batch, st = _copy(store, tmp_path)
     with Store(st).locked():
@@ -291,7 +291,7 @@ def test_a_second_batch_on_a_store_in_use_is_refused(store, tmp_path, capsys):
 
 def test_concurrent_writers_of_one_file_never_collide(tmp_path):
     """The stress test of the issue (about 1 write in 6 failed with one shared temporary name)."""
-    from sim.results import _atomic_bytes
+    from sim.experiment.results import _atomic_bytes
 
     target = tmp_path / "x.parquet"
     errors = []

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from sim import report
 from sim.errors import InputError
-from sim.report import NotebookFailed, build_report, prepare
+from sim.present import report
+from sim.present.report import NotebookFailed, build_report, prepare
 
 from .conftest import ROOT
 

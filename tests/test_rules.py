@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import rules as R
+from sim.model import rules as R
 
 
 def test_check_probability_spreads_campaigns_and_caps_at_one():

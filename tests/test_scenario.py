@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import InputError
-from sim.scenario import TEXT_FIELDS, load_scenario, parameter_table
+from sim.model.schema import TEXT_FIELDS, load_scenario, parameter_table
 
 from .conftest import SCENARIOS, SHIPPED
 
@@ -129,11 +129,11 @@ def test_bad_set(setting, fragment):
 
 
 def test_parameter_reference_is_in_step_with_the_schema():
-    from sim.paramdoc import parameters_markdown
+    from sim.present.paramdoc import parameters_markdown
 
     from .conftest import ROOT
     assert (ROOT / "docs" / "PARAMETERS.md").read_text() == parameters_markdown(), \
-        "regenerate with: python -m sim.paramdoc > docs/PARAMETERS.md"
+        "regenerate with: python -m sim.present.paramdoc > docs/PARAMETERS.md"
 
 
 def test_chinese_descriptions_follow_their_english(tmp_path):

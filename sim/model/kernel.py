@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from numba.extending import register_jitable
 
-from sim import rules as R
+from sim.model import rules as R
 from sim.model.streams import Draw, uniform
 from sim.model.vocabulary import NEVER, ListState, MerchantType
 
@@ -142,7 +142,7 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
 def apply_on_commitment(m, mo, P, w, rng, k):
     """Apply for an approval on a credit commitment (clause 2; blacklisted merchants may not): sign
     truthfully when qualified; otherwise sign falsely or apply the normal way, by type
-    (:func:`sim.rules.commits_falsely`). A signed false commitment is verified with the bureau's check
+    (:func:`sim.model.rules.commits_falsely`). A signed false commitment is verified with the bureau's check
     share (``mo.breach``)."""
     signs = True
     if uniform(rng, _U_QUALIFIED) < P.unqualified_share:

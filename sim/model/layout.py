@@ -6,12 +6,12 @@ Everything the kernel (:mod:`sim.model.kernel`) reads or writes has a name here,
   (:data:`STATE_DTYPE`); a Mesa agent holds the same names as attributes.
 * :data:`MONTH`: what one merchant did and underwent this month (cleared by :func:`sim.model.kernel.decide`).
 * :data:`PARAMETERS`: the scalar parameters of a scenario with the derived ones, built once by
-  :func:`parameter_record` (:func:`sim.params.compile_scenario` stores it in ``Params.record``).
+  :func:`parameter_record` (:func:`sim.model.params.compile_scenario` stores it in ``Params.record``).
 * :data:`SECTOR_FIELDS`, :data:`TIER_FIELDS`, :data:`STRATUM_FIELDS`: per-sector, per-tier and
   per-stratum tables (structured arrays, indexed by :class:`~sim.model.vocabulary.Sector`, tier,
   stratum).
 * :data:`KERNEL_COUNTERS`: the month's event counts the kernel adds to; their names are the metric names
-  of :mod:`sim.metrics`.
+  of :mod:`sim.model.metrics`.
 
 Numba compiles attribute access on these records (``m.score``, ``P.fine_multiple``) to loads and stores
 at fixed offsets: naming costs nothing at run time.
@@ -86,7 +86,7 @@ MONTH = (
 MONTH_DTYPE = np.dtype([(n, dt) for n, dt, _ in MONTH], align=True)
 
 PARAMETERS = (
-    # (name, dtype, value from a compiled scenario p (sim.params.Params), meaning and unit)
+    # (name, dtype, value from a compiled scenario p (sim.model.params.Params), meaning and unit)
     ("fine_multiple", np.float64, lambda p: p.scenario.policy.penalties.fine_multiple, "fine, multiples of gain"),
     ("joint_multiplier", np.float64, lambda p: p.scenario.policy.incentives.joint_punishment_multiplier,
      "joint punishment multiplier of the blacklist's demand loss, x"),
@@ -211,7 +211,7 @@ PARAMETER_DTYPE = np.dtype([(n, dt) for n, dt, _, _ in PARAMETERS], align=True)
 
 
 def parameter_record(p) -> np.record:
-    """The parameter record of a compiled scenario (:class:`sim.params.Params`): named fields, see
+    """The parameter record of a compiled scenario (:class:`sim.model.params.Params`): named fields, see
     :data:`PARAMETERS` for units."""
     arr = np.zeros(1, PARAMETER_DTYPE)
     for name, _, get, _ in PARAMETERS:
@@ -242,7 +242,7 @@ STRATUM_FIELDS = (
     ("true_detection", "this month's check probability after capacity times detection, 0-1"),
     ("published_detection", "the stratum's published check rate times detection, 0-1"),
 )
-"""Per-stratum table for the month (indexed by :func:`sim.params.stratum_of`)."""
+"""Per-stratum table for the month (indexed by :func:`sim.model.params.stratum_of`)."""
 
 STRATUM_DTYPE = np.dtype([(n, np.float64) for n, _ in STRATUM_FIELDS], align=True)
 
@@ -251,7 +251,7 @@ KERNEL_COUNTERS = (
     "commitments_signed", "false_commitments", "commitment_breaches", "objections", "records_overturned",
     "association_sanctions", "association_expulsions", "wrongful_listings_stood", "exits",
 )
-"""Events the kernel counts, named as the metrics of :mod:`sim.metrics` (a count per month)."""
+"""Events the kernel counts, named as the metrics of :mod:`sim.model.metrics` (a count per month)."""
 
 COUNTER_DTYPE = np.dtype([(n, np.int64) for n in KERNEL_COUNTERS], align=True)
 

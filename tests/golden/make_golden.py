@@ -27,8 +27,8 @@ def cases() -> list[tuple[str, Path]]:
 
 def compute(path: Path, engine: str):
     """The small run of one case: (summary.json text, time series frame)."""
-    from sim.runner import run_scenario
-    from sim.scenario import load_scenario
+    from sim.experiment.runner import run_scenario
+    from sim.model.schema import load_scenario
 
     scn = load_scenario(path, [f"population.merchants={MERCHANTS}", f"population.months={MONTHS}"])
     res = run_scenario(scn, reps=REPS, seed=SEED, engine=engine, progress=False)

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis import bands, bands_many
 from sim.errors import InputError
-from sim.figures import COLORS, axis_label, percent_axis
-from sim.i18n import t
-from sim.report import Setup, settings_html
-from sim.scenario import TIERS, parameter_table, validate_dict
+from sim.experiment.statistics import bands, bands_many
+from sim.model.mechanisms import instrument_levers
+from sim.model.schema import TIERS, parameter_table, validate_dict
+from sim.present.figures import COLORS, axis_label, percent_axis
+from sim.present.i18n import t
+from sim.present.report import Setup, settings_html
 
 __all__ = ["Lever", "LEVERS", "Explorer"]
 
@@ -35,16 +36,11 @@ LEVERS: tuple[tuple[str, str], ...] = tuple(
        ("policy.lists.blacklist.max_score", "lists"), ("policy.lists.blacklist.duration_months", "lists"),
        ("policy.incentives.red_list_monthly_value", "incentives"),
        ("policy.incentives.joint_punishment_multiplier", "incentives")]
-    + [(path, "instruments") for path in (
-        "policy.commitments.enabled", "policy.commitments.check_share", "policy.disclosure.enabled",
-        "policy.disclosure.publication_months", "policy.objections.enabled", "policy.campaign.enabled",
-        "policy.campaign.check_factor", "policy.ecommerce.enabled", "policy.credit_consumption.enabled",
-        "policy.associations.enabled", "policy.associations.detection_probability", "policy.trade.enabled",
-        "policy.publicity.intensity")])
-"""The levers the explorer offers: (parameter path, tab)."""
+    + [(path, "instruments") for path in instrument_levers()])
+"""The levers the explorer offers: (parameter path, tab); the instruments' from :mod:`sim.model.mechanisms`."""
 
 TABS = ("checks", "tiers", "lists", "incentives", "instruments")
-"""Tabs of the explorer, in order (titles: ``tab.<name>`` in :mod:`sim.i18n`)."""
+"""Tabs of the explorer, in order (titles: ``tab.<name>`` in :mod:`sim.present.i18n`)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ class Explorer:
     Parameters
     ----------
     setup : Setup
-        Checked parameters (:func:`sim.report.prepare`) holding one scenario.
+        Checked parameters (:func:`sim.present.report.prepare`) holding one scenario.
     """
 
     def __init__(self, setup: Setup) -> None:
@@ -112,7 +108,7 @@ class Explorer:
         self._reference = None
 
     def _run(self, scn) -> pd.DataFrame:
-        from sim.runner import run_scenario
+        from sim.experiment.runner import run_scenario
 
         s = self.setup
         return run_scenario(scn, reps=s.reps, seed=s.seed, engine=s.engine, progress=False).timeseries

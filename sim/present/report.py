@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis import UNITS, compare, describe, format_value, metric_label, rep_table, summary_claims, target_table
 from sim.errors import InputError, Problem, SimError
-from sim.i18n import check_lang, t
+from sim.experiment.statistics import UNITS, compare, describe, rep_table
+from sim.present.i18n import check_lang, t
+from sim.present.narrative import format_value, metric_label, summary_claims, target_table
 
 __all__ = ["NOTEBOOKS", "REPORT_NOTEBOOK", "Setup", "prepare", "run_all", "notebook_setup", "show", "heading",
            "title_html", "summary_html", "table_html", "targets_html", "differences_frame", "provenance_html",
@@ -30,7 +31,7 @@ __all__ = ["NOTEBOOKS", "REPORT_NOTEBOOK", "Setup", "prepare", "run_all", "noteb
            "NotebookFailed", "REPORT_CSS", "REPORT_METRICS", "REPORT_FILES", "report_folder", "resolve_notebook",
            "notebook_parameters", "PATH_PARAMETERS"]
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 """The notebooks folder of the source tree."""
 
 REPORT_NOTEBOOK = NOTEBOOKS / "04_meeting_report.ipynb"
@@ -110,8 +111,8 @@ def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, s
     InputError
         One problem per bad parameter, each naming the parameter, its value and what is allowed.
     """
-    from sim.engines import CHOICES
-    from sim.scenario import load_scenario
+    from sim.model.engines import CHOICES
+    from sim.model.schema import load_scenario
 
     problems: list[Problem] = []
     if isinstance(scenarios, str):
@@ -167,7 +168,7 @@ def prepare(scenarios: str | list | tuple, baseline: str = "", reps: int = 10, s
 
 def run_all(setup: Setup, progress: bool = False) -> dict:
     """Run every scenario with the same seed and replications (common random numbers): name -> RunResult."""
-    from sim.runner import run_scenario
+    from sim.experiment.runner import run_scenario
 
     return {name: run_scenario(scn, reps=setup.reps, seed=setup.seed, engine=setup.engine, progress=progress)
             for name, (_, scn) in setup.scenarios.items()}
@@ -181,9 +182,9 @@ def from_store(store: str, baseline: str = "") -> tuple[dict, str, dict]:
     ``series`` holds each scenario's time series at the first sample point. ``baseline`` is a
     scenario name (default: the store's first scenario).
     """
-    from sim.analysis import add_derived
-    from sim.metrics import METRICS
-    from sim.results import load, load_timeseries, manifest
+    from sim.experiment.results import load, load_timeseries, manifest
+    from sim.experiment.statistics import add_derived
+    from sim.model.metrics import METRICS
 
     if not isinstance(store, str) or not Path(store, "manifest.json").is_file():
         raise InputError([Problem("parameter", "store", store, "a folder written by 'sim batch'")])
@@ -212,7 +213,7 @@ def notebook_setup() -> str:
     """
     import warnings
 
-    from sim.figures import style
+    from sim.present.figures import style
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
@@ -233,7 +234,7 @@ def show(fig, name: str, setup: Setup) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from sim.figures import save
+    from sim.present.figures import save
 
     save(fig, name, Path(setup.out_dir) / "figures" if setup.out_dir else None)
     display(fig)
@@ -258,7 +259,7 @@ def _description(scn, lang: str) -> str:
 
 def title_html(setup: Setup, lang: str) -> str:
     """The title page: title, the scenarios with their files and descriptions, date and code version."""
-    from sim.runner import code_version
+    from sim.experiment.runner import code_version
 
     rows = "".join(
         f"<tr><td>{html.escape(name)}{' (' + t('label.baseline', lang) + ')' if name == setup.baseline else ''}</td>"
@@ -349,8 +350,8 @@ def provenance_html(setup: Setup, results: dict, lang: str) -> str:
     """Where the numbers come from: each scenario file's hash, the resolved scenario's hash, seeds, engine, versions."""
     import numpy as np
 
-    from sim.runner import code_version
-    from sim.scenario import scenario_hash
+    from sim.experiment.runner import code_version
+    from sim.model.schema import scenario_hash
 
     try:
         from importlib.metadata import version
@@ -513,7 +514,7 @@ def notebook_parameters(notebook: Path, pairs: list) -> dict:
     """Check ``-p NAME VALUE`` pairs against a notebook's parameters cell; return name -> value.
 
     A parameter declared ``str`` takes the text as given; any other VALUE is read as YAML
-    (:func:`sim.safeyaml.load_yaml`). Only plain scalars (text, whole numbers, finite numbers, true/false) and
+    (:func:`sim.model.safeyaml.load_yaml`). Only plain scalars (text, whole numbers, finite numbers, true/false) and
     lists of text are accepted, and each must come back unchanged from the Python source papermill
     writes for it: so no value can become code. Relative paths in :data:`PATH_PARAMETERS` are made
     absolute from the working folder.
@@ -528,7 +529,7 @@ def notebook_parameters(notebook: Path, pairs: list) -> dict:
     import papermill as pm
     from papermill.translators import PythonTranslator
 
-    from sim.safeyaml import load_yaml
+    from sim.model.safeyaml import load_yaml
 
     try:
         known = pm.inspect_notebook(str(notebook))
@@ -639,8 +640,8 @@ def _report_file(name: str) -> bool:
 
 
 def report_folder(out: str | Path, field: str = "--out"):
-    """The :class:`~sim.outdir.OutputFolder` of a report (replaces only a folder ``sim report`` wrote)."""
-    from sim.outdir import OutputFolder
+    """The :class:`~sim.experiment.outdir.OutputFolder` of a report (replaces only a folder ``sim report`` wrote)."""
+    from sim.experiment.outdir import OutputFolder
 
     legacy = (_report_file, frozenset({"scenarios", "baseline", "reps", "seed", "lang"}))
     return OutputFolder(out, "sim report", "report.json", legacy=legacy, field=field)

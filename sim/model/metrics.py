@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.rules import BLACK, KEY, RED
-from sim.scenario import SECTORS, TIERS, TYPES
+from sim.model.rules import BLACK, KEY, RED
+from sim.model.schema import SECTORS, TIERS, TYPES
 
 __all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_COUNTS", "GROUP_METRICS", "BREAKDOWNS", "TALLY_COLUMNS",
            "SUM_COLUMNS", "GROUP_OFFSETS", "N_GROUPS", "tally", "month_record"]

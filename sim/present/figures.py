@@ -15,11 +15,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.analysis import UNITS, bands, describe, group_reps, metric_label
 from sim.errors import SimError
-from sim.fonts import use_cjk_font
-from sim.i18n import t
-from sim.metrics import BREAKDOWNS
+from sim.experiment.statistics import UNITS, bands, describe, group_reps
+from sim.model.metrics import BREAKDOWNS
+from sim.present.fonts import use_cjk_font
+from sim.present.i18n import t
+from sim.present.narrative import metric_label
 
 __all__ = ["style", "axis_label", "percent_axis", "timeseries", "sector_timeseries", "breakdowns", "tradeoff",
            "differences", "save",
@@ -63,7 +64,7 @@ def percent_axis(ax, name: str) -> None:
 def timeseries(series: dict[str, pd.DataFrame], metrics: tuple[str, ...], lang: str, ncols: int = 2) -> plt.Figure:
     """One panel per metric: each scenario's monthly mean over replications with its 95% band.
 
-    ``series`` maps scenario name -> long time series (:attr:`sim.runner.RunResult.timeseries`).
+    ``series`` maps scenario name -> long time series (:attr:`sim.experiment.runner.RunResult.timeseries`).
     """
     n = len(metrics)
     ncols = min(ncols, n)

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis import SUMMARY_MONTHS, describe, per_rep
-from sim.engines import check_fits, get_engine, resolve_engine
-from sim.metrics import METRICS
-from sim.outdir import OutputFolder
-from sim.params import compile_scenario
-from sim.scenario import Scenario, scenario_hash, to_yaml
+from sim.experiment.outdir import OutputFolder
+from sim.experiment.statistics import SUMMARY_MONTHS, describe, per_rep
+from sim.model.engines import check_fits, get_engine, resolve_engine
+from sim.model.metrics import METRICS
+from sim.model.params import compile_scenario
+from sim.model.schema import Scenario, scenario_hash, to_yaml
 
 __all__ = ["RunResult", "rep_generators", "run_scenario", "run_replication", "summarise", "write_outputs",
            "code_version", "run_folder", "RUN_FILES", "SUMMARY_MONTHS"]
@@ -67,7 +67,7 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "au
         Base seed (>= 0); the same seed gives the same numbers.
     engine : str
         ``mesa`` (reference), ``fast``, or ``auto`` (mesa up to
-        :data:`sim.engines.AUTO_FAST_ABOVE` merchants, fast above); the result
+        :data:`sim.model.engines.AUTO_FAST_ABOVE` merchants, fast above); the result
         records the engine used.
     progress : bool
         Show a progress bar on stderr for runs longer than ~2 seconds.
@@ -145,7 +145,7 @@ def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:
 
 def code_version() -> str:
     """Git commit of the code (with ``+dirty`` for local changes), or the package version."""
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True,
                              text=True, timeout=5)
@@ -167,7 +167,7 @@ RUN_FILES = frozenset({"summary.json", "timeseries.parquet", "scenario.yaml", "m
 
 
 def run_folder(out_dir: str | Path, field: str = "--out") -> OutputFolder:
-    """The :class:`~sim.outdir.OutputFolder` of a ``sim run`` result (claim it before running)."""
+    """The :class:`~sim.experiment.outdir.OutputFolder` of a ``sim run`` result (claim it before running)."""
     legacy = (RUN_FILES.__contains__, frozenset({"scenario", "scenario_hash", "engine", "seed", "code_version"}))
     return OutputFolder(out_dir, "sim run", "manifest.json", legacy=legacy, field=field)
 

@@ -5,7 +5,7 @@ overrides and an optional sweep over parameter paths (a grid, a Latin hypercube 
 sample, drawn with SALib). :func:`plan` turns it into runs, one per (scenario, sample point,
 replication); :func:`run_batch` runs those not yet in the store on a Dask cluster (an embedded
 ``LocalCluster`` of processes by default, or an existing scheduler) and writes each as it
-finishes (:mod:`sim.results`).
+finishes (:mod:`sim.experiment.results`).
 
 Seeds: run (scenario, sample, replication ``r``) draws from ``SeedSequence(seed, spawn_key=(r,))``
 by default (``seeds: common``): the same numbers for every scenario and sample point, so
@@ -32,8 +32,8 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import InputError, Problem
-from sim.names import SLUG_RULE, check_slug
-from sim.safeyaml import load_yaml, read_capped
+from sim.model.names import SLUG_RULE, check_slug
+from sim.model.safeyaml import load_yaml, read_capped
 
 MAX_POINTS = 20_000
 """Most sample points a sweep may have (a Sobol design of 8 parameters at N = 2,048 has 20,480; a grid's
@@ -145,7 +145,7 @@ def load_batch(path: str | Path) -> tuple[BatchFile, str]:
 
 
 def _check_sweep(sweep: Sweep, source: str) -> None:
-    from sim.scenario import parameter_table
+    from sim.model.schema import parameter_table
 
     table = {r["path"]: r for r in parameter_table()}
     problems = []
@@ -201,7 +201,7 @@ def _check_values(path: str, values: list, source: str, where: str) -> list[Prob
     """One problem per grid value the scenario schema would refuse at ``path`` (type and range)."""
     from pydantic import TypeAdapter
 
-    from sim.scenario import _allowed, _field_at
+    from sim.model.schema import _allowed, _field_at
 
     _, info = _field_at(tuple(path.split(".")))
     adapter = TypeAdapter(Annotated[info.annotation, info])
@@ -242,7 +242,7 @@ def sample_points(sweep: Sweep | None) -> list[dict]:
 
 
 def _integer_paths(names: list[str]) -> set[str]:
-    from sim.scenario import parameter_table
+    from sim.model.schema import parameter_table
 
     table = {r["path"]: r for r in parameter_table()}
     return {n for n in names if isinstance(table[n]["default"], int) and not isinstance(table[n]["default"], bool)}
@@ -259,7 +259,7 @@ def plan(path: str | Path) -> Plan:
     out of order) becomes a run that fails with that message; everything else wrong is an
     :class:`InputError`.
     """
-    from sim.scenario import apply_overrides, load_raw, scenario_hash, validate_dict
+    from sim.model.schema import apply_overrides, load_raw, scenario_hash, validate_dict
 
     batch, digest = load_batch(path)
     source = str(path)
@@ -322,7 +322,7 @@ def plan(path: str | Path) -> Plan:
 
 def _check_memory(sizes: dict, engine: str) -> None:
     """Refuse a batch whose largest run would not fit in memory, before anything starts (as ``sim run`` does)."""
-    from sim.engines import check_fits, resolve_engine
+    from sim.model.engines import check_fits, resolve_engine
 
     for (merchants, months, entry, exit_), fp in sizes.items():
         check_fits(resolve_engine(engine, merchants), merchants, months, entry, exit_, fp)
@@ -341,8 +341,8 @@ def run_one(run: Run, seed: int, engine: str) -> dict:
 
     import pandas as pd
 
-    from sim.analysis import per_rep
-    from sim.metrics import METRICS
+    from sim.experiment.statistics import per_rep
+    from sim.model.metrics import METRICS
 
     row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario, "sample": run.sample, "rep": run.rep,
                            "seed_key": "/".join(str(x) for x in (seed,) + tuple(run.spawn_key))}
@@ -352,8 +352,8 @@ def run_one(run: Run, seed: int, engine: str) -> dict:
     try:
         if run.error:
             raise ValueError(run.error)
-        from sim.runner import run_replication
-        from sim.scenario import Scenario
+        from sim.experiment.runner import run_replication
+        from sim.model.schema import Scenario
 
         scn = Scenario.model_validate(run.data)
         ts = run_replication(scn, np.random.SeedSequence(seed, spawn_key=run.spawn_key), engine, rep=run.rep)
@@ -389,7 +389,7 @@ MERCHANT_MONTHS_PER_SECOND = {"fast": 1.5e7, "mesa": 4.0e4}
 
 def chunk_size(p: Plan, todo: int, workers: int) -> int:
     """Runs per Dask task: about :data:`SECONDS_PER_TASK` of work, at most 32, and at least 4 tasks a worker."""
-    from sim.engines import resolve_engine
+    from sim.model.engines import resolve_engine
 
     data = next((r.data for r in p.runs if r.data), None)
     if data is None:
@@ -518,8 +518,8 @@ def connect(workers: int | None, scheduler: str | None):
 def check_target(p: Plan, out: str | Path, scheduler: str | None = None):
     """Check, before anything is written, that ``out`` can take this batch's store and that the scheduler
     (``scheduler`` or ``DASK_SCHEDULER_ADDRESS``, if either is set) answers as one; return the
-    :class:`sim.results.Store`. Raises :class:`InputError` otherwise."""
-    from sim.results import Store
+    :class:`sim.experiment.results.Store`. Raises :class:`InputError` otherwise."""
+    from sim.experiment.results import Store
 
     store = Store(out)
     store.check(p)
@@ -534,7 +534,7 @@ def run_batch(p: Plan, out: str | Path, workers: int | None = None, scheduler: s
               progress: bool = True, announce=None) -> dict:
     """Run the plan's runs that the store under ``out`` does not hold yet; write each as it finishes.
 
-    The store is checked (:meth:`sim.results.Store.check`: the same batch, the same scenario
+    The store is checked (:meth:`sim.experiment.results.Store.check`: the same batch, the same scenario
     versions) and locked against a second batch; its finished runs are read back, and any that do
     not read are run again (``counts["damaged"]``, said on stderr). Short runs are grouped into tasks
     of about a second (:func:`chunk_size`); at most two tasks per worker are in flight, and each

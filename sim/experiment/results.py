@@ -188,7 +188,7 @@ class Store:
 
     def open(self, plan) -> None:
         """Create the folders and write the manifest (once: a resumed batch keeps the first one)."""
-        from sim.runner import code_version
+        from sim.experiment.runner import code_version
 
         self.check(plan)
         self.runs.mkdir(parents=True, exist_ok=True)
@@ -207,7 +207,7 @@ class Store:
     def write(self, result: dict) -> None:
         """Write one run's result atomically: its time series (if any), then its summary row.
 
-        ``result`` is :func:`sim.batch.run_one` output: the row (``summary``) and both tables already
+        ``result`` is :func:`sim.experiment.batch.run_one` output: the row (``summary``) and both tables already
         encoded as Parquet (``summary_parquet``, ``timeseries_parquet``).
         """
         row = result["summary"]
@@ -321,8 +321,8 @@ def compare(root: str | Path, baseline: str, metrics: list[str] | None = None,
     that is not a store, a store without successful runs, a metric or sample point it does not hold,
     a baseline that is not one of its scenarios.
     """
-    from sim.analysis import compare as paired_compare
-    from sim.metrics import METRICS
+    from sim.experiment.statistics import compare as paired_compare
+    from sim.model.metrics import METRICS
 
     root = Path(root)
     doc = _require(root, "sim compare", "STORE")

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.model.layout import SECTOR_DTYPE, TIER_DTYPE, parameter_record
-from sim.rules import BLACK, KEY, RED, check_probability
-from sim.scenario import SECTORS, TIERS, TYPES, Scenario
+from sim.model.rules import BLACK, KEY, RED, check_probability
+from sim.model.schema import SECTORS, TIERS, TYPES, Scenario
 
 __all__ = ["Params", "compile_scenario", "draw_merchants", "N_STRATA", "CAMPAIGN_STRATA", "stratum_of",
            "campaign_active",
@@ -69,12 +69,12 @@ def full_process_share(scn: Scenario, sizes: np.ndarray, probs: np.ndarray) -> f
 
 @dataclass(frozen=True)
 class Params:
-    """Scenario numbers in engine-ready form (see :mod:`sim.scenario` for meanings and units)."""
+    """Scenario numbers in engine-ready form (see :mod:`sim.model.schema` for meanings and units)."""
 
     scenario: Scenario
     months: int
     merchants: int
-    # sector arrays, indexed like sim.scenario.SECTORS
+    # sector arrays, indexed like sim.model.schema.SECTORS
     sector_share: np.ndarray
     revenue_median: np.ndarray
     revenue_sigma: np.ndarray
@@ -117,7 +117,7 @@ def _tables(p: Params) -> Params:
 
 
 def compile_scenario(scn: Scenario) -> Params:
-    """Turn a validated :class:`~sim.scenario.Scenario` into :class:`Params`."""
+    """Turn a validated :class:`~sim.model.schema.Scenario` into :class:`Params`."""
     sectors = [getattr(scn.population.sectors, s) for s in SECTORS]
     ins = scn.policy.inspection
     lists = scn.policy.lists

@@ -1,4 +1,4 @@
-"""Engines: orchestrations of the rules in :mod:`sim.rules`.
+"""Engines: orchestrations of the rules in :mod:`sim.model.rules`.
 
 Each engine exposes ``run(params, rng, on_month=None) -> (records, group_records)``:
 
@@ -20,7 +20,7 @@ ENGINES = ("mesa", "fast")
 """Engine names."""
 
 CHOICES = ("auto",) + ENGINES
-"""Values accepted by ``--engine`` and by :func:`sim.runner.run_scenario`."""
+"""Values accepted by ``--engine`` and by :func:`sim.experiment.runner.run_scenario`."""
 
 AUTO_FAST_ABOVE = 1000
 """``auto`` uses the fast engine above this many merchants (a Mesa replication of 1,000 merchants over
@@ -44,10 +44,10 @@ def resolve_engine(name: str, merchants: int) -> str:
 def get_engine(name: str) -> Callable:
     """The ``run`` function of the named engine (imported on demand)."""
     if name == "mesa":
-        from sim.engines.mesa_engine import run
+        from sim.model.engines.mesa_engine import run
         return run
     if name == "fast":
-        from sim.engines.fast_engine import run
+        from sim.model.engines.fast_engine import run
         return run
     raise ValueError(f"unknown engine {name!r}; allowed: {', '.join(ENGINES)}")
 

@@ -1,11 +1,11 @@
 """The parameter reference (docs/PARAMETERS.md), generated from the scenario schema.
 
-``python -m sim.paramdoc > docs/PARAMETERS.md`` rewrites it; a test keeps it in step.
+``python -m sim.present.paramdoc > docs/PARAMETERS.md`` rewrites it; a test keeps it in step.
 """
 
 from __future__ import annotations
 
-from sim.scenario import TEXT_FIELDS, parameter_table
+from sim.model.schema import TEXT_FIELDS, parameter_table
 
 __all__ = ["parameters_markdown"]
 
@@ -15,7 +15,7 @@ def parameters_markdown() -> str:
     lines = [
         "# Scenario parameters",
         "",
-        "Generated from `sim/scenario.py` by `python -m sim.paramdoc` (do not edit by hand).",
+        "Generated from `sim/model/schema.py` by `python -m sim.present.paramdoc` (do not edit by hand).",
         "`policy.*` are levers the bureau sets; `behaviour.*` are uncertainties about merchants;",
         "`population.*` describes who is supervised. Ranges are inclusive.",
         "",

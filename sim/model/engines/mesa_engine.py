@@ -1,6 +1,6 @@
 """The reference engine: one Mesa 3 ``Agent`` per merchant.
 
-Readable rather than fast. Every rule comes from :mod:`sim.rules`; this module
+Readable rather than fast. Every rule comes from :mod:`sim.model.rules`; this module
 only orders the phases of a month and keeps each merchant's state. A month:
 
 1. ``exit_and_entry``: merchants leave; applicants pass ex-ante credit review;
@@ -26,11 +26,11 @@ from types import SimpleNamespace
 import mesa
 import numpy as np
 
-from sim import rules as R
-from sim.metrics import COUNTERS, month_record, tally
 from sim.model import kernel as K
+from sim.model import rules as R
 from sim.model.layout import KERNEL_COUNTERS, STATE, World, as_namespace, rows_as_namespaces
-from sim.params import (
+from sim.model.metrics import COUNTERS, month_record, tally
+from sim.model.params import (
     CAMPAIGN_STRATA,
     N_STRATA,
     Params,
@@ -121,7 +121,7 @@ class CreditModel(mesa.Model):
     Parameters
     ----------
     params : Params
-        Compiled scenario (:func:`sim.params.compile_scenario`).
+        Compiled scenario (:func:`sim.model.params.compile_scenario`).
     rng : numpy.random.Generator or int
         Source of every random draw in the run.
     """
@@ -214,7 +214,7 @@ class CreditModel(mesa.Model):
 
     # -- 8 ---------------------------------------------------------------------
     def collect(self) -> None:
-        """Count the month (shared definitions in :mod:`sim.metrics`) and update peer compliance."""
+        """Count the month (shared definitions in :mod:`sim.model.metrics`) and update peer compliance."""
         # one pass over the agents, then one column per attribute (faster than a pass per attribute)
         get = operator.attrgetter(*(name for name, _, _ in _COLLECTED))
         rows = [get(a) for a in self.agents]
@@ -258,7 +258,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         ) -> tuple[list[dict], list[list[dict]]]:
     """Run one replication with the Mesa engine.
 
-    Returns the month records (one dict of :data:`sim.metrics.METRICS` per
+    Returns the month records (one dict of :data:`sim.model.metrics.METRICS` per
     month) and the breakdown rows per month. ``on_month`` is called after each
     month (for progress bars).
     """

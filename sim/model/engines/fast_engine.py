@@ -34,9 +34,8 @@ import numpy as np
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from sim import rules as R
-from sim.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, month_record
 from sim.model import kernel as K
+from sim.model import rules as R
 from sim.model.layout import (
     COUNTER_DTYPE,
     KERNEL_COUNTERS,
@@ -46,10 +45,11 @@ from sim.model.layout import (
     STRATUM_DTYPE,
     World,
 )
+from sim.model.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, month_record
+from sim.model.params import CAMPAIGN_STRATA, N_STRATA, Params, campaign_active, draw_merchants, full_process_share
+from sim.model.params import stratum_of as _stratum_of_py
+from sim.model.schema import SECTORS
 from sim.model.streams import BEFORE_START, Draw, counter, counter_uniform
-from sim.params import CAMPAIGN_STRATA, N_STRATA, Params, campaign_active, draw_merchants, full_process_share
-from sim.params import stratum_of as _stratum_of_py
-from sim.scenario import SECTORS
 
 __all__ = ["run", "State", "CHUNK", "bytes_per_merchant", "N_CELLS", "N_PATTERNS", "MONEY_DTYPE"]
 
@@ -61,7 +61,7 @@ INIT_BLOCK = 4 * CHUNK
 hundreds of millions needs little memory beyond the state."""
 
 MONEY_DTYPE = np.dtype([(name, np.float64) for name in SUM_COLUMNS], align=True)
-"""Per chunk and cell: the sums of :data:`sim.metrics.SUM_COLUMNS` (CNY, norms, merchants)."""
+"""Per chunk and cell: the sums of :data:`sim.model.metrics.SUM_COLUMNS` (CNY, norms, merchants)."""
 
 _U_SELECT, _U_INSPECTOR, _U_EXIT = int(Draw.SELECT), int(Draw.INSPECTOR), int(Draw.EXIT)
 _N_SECTORS = len(SECTORS)
@@ -103,7 +103,7 @@ def bytes_per_merchant() -> int:
 # A merchant's month falls in one *cell* (sector x tier x type) and one *pattern*
 # (trading and what it did x checked and what was recorded x list state). The
 # month pass only adds 1 to (cell, pattern) and the money to the cell; the tally
-# of sim.metrics (groups x TALLY_COLUMNS) follows exactly from those counts.
+# of sim.model.metrics (groups x TALLY_COLUMNS) follows exactly from those counts.
 
 N_CELLS = _N_SECTORS * _N_TIERS * _N_TYPES
 N_PATTERNS = 4 * 3 * _N_LISTS
@@ -187,7 +187,7 @@ def _tally_from_cells_jit(cells, money, pattern_columns, cell_groups, n_groups, 
 
 
 def _tally_from_cells(cells: np.ndarray, money: np.ndarray) -> np.ndarray:
-    """The :func:`sim.metrics.tally` table from per-chunk (cell, pattern) counts and per-cell sums
+    """The :func:`sim.model.metrics.tally` table from per-chunk (cell, pattern) counts and per-cell sums
     (a :data:`MONEY_DTYPE` array of shape (chunks, cells))."""
     sums = money.view(np.float64).reshape(money.shape + (len(SUM_COLUMNS),))
     return _tally_from_cells_jit(cells, sums, _PATTERN_COLUMNS, _CELL_GROUPS, N_GROUPS, _SUM_TO_TALLY)
@@ -347,7 +347,7 @@ class State:
         self.a = grown
 
     def place(self, slots: np.ndarray | slice, d: dict, tier: np.ndarray, p_hat0: float, months_clean: int) -> None:
-        """Put new merchants (a :func:`sim.params.draw_merchants` dict) into ``slots``."""
+        """Put new merchants (a :func:`sim.model.params.draw_merchants` dict) into ``slots``."""
         a = self.a
         for name, _, initial, _ in STATE:
             if initial is not None:
@@ -382,8 +382,8 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         ) -> tuple[list[dict], list[list[dict]]]:
     """Run one replication with the fast engine.
 
-    Same contract as :func:`sim.engines.mesa_engine.run`: the month records
-    (one dict of :data:`sim.metrics.METRICS` per month) and the breakdown rows
+    Same contract as :func:`sim.model.engines.mesa_engine.run`: the month records
+    (one dict of :data:`sim.model.metrics.METRICS` per month) and the breakdown rows
     per month. ``on_month`` is called after each month.
     """
     scn = params.scenario

@@ -23,8 +23,8 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import InputError, Problem
-from sim.names import SLUG_RULE, check_slug
-from sim.safeyaml import load_yaml, read_capped
+from sim.model.names import SLUG_RULE, check_slug
+from sim.model.safeyaml import load_yaml, read_capped
 
 __all__ = [
     "Scenario",
@@ -742,7 +742,7 @@ def _readable_yaml(path: Path, source: str, field: str, value: str) -> None:
 def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     """Read a scenario file and the files it ``extends``, merged; not yet validated.
 
-    The file is read by :func:`sim.safeyaml.load_yaml` (size caps, duplicate keys refused); an
+    The file is read by :func:`sim.model.safeyaml.load_yaml` (size caps, duplicate keys refused); an
     empty file is refused (a planner who saved an empty file must not get a run of the defaults).
     """
     path = Path(path)
@@ -828,8 +828,13 @@ def apply_overrides(data: dict, sets: list[str]) -> dict:
     return out
 
 
-def load_scenario(path: str | Path, sets: list[str] | None = None) -> Scenario:
-    """Load, merge (``extends``), override (``--set``) and validate a scenario file.
+def load_scenario(path: str | Path, sets: list[str] | None = None, without: list[str] | None = None) -> Scenario:
+    """Load, merge (``extends``), switch mechanisms off (``--without``), override (``--set``) and validate a
+    scenario file.
+
+    ``without`` names mechanisms of :mod:`sim.model.mechanisms`; each is switched off by its registered
+    override, and the scenario's name becomes ``NAME-without-A-B`` (so its results do not overwrite those
+    of the whole scenario).
 
     Raises
     ------
@@ -837,6 +842,17 @@ def load_scenario(path: str | Path, sets: list[str] | None = None) -> Scenario:
         One :class:`Problem` per bad field, naming file, path, value and what is allowed.
     """
     data = load_raw(path)
+    if without:
+        from sim.model import mechanisms
+
+        known = [m.name for m in mechanisms.MECHANISMS]
+        bad = [Problem("--without", "--without", n, f"a mechanism: {', '.join(known)}") for n in without
+               if n not in known]
+        if bad:
+            raise InputError(bad)
+        data = mechanisms.without(data, list(without))
+        if isinstance(data.get("name"), str):
+            data["name"] = f"{data['name']}-without-{'-'.join(without)}"
     if sets:
         try:
             data = apply_overrides(data, sets)

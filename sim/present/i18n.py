@@ -20,7 +20,7 @@ LANGS = ("zh", "en")
 """Report languages: Chinese (the default for the bureau) and English."""
 
 TEXT: dict[str, tuple[str, str]] = {
-    # --- metrics (sim.metrics.METRICS) -----------------------------------------------------------------
+    # --- metrics (sim.model.metrics.METRICS) -----------------------------------------------------------------
     "metric.compliance_rate": ("合规率", "Compliance rate"),
     "metric.violations": ("违规市场主体数", "Merchants violating"),
     "metric.severe_violations": ("严重违规市场主体数", "Severe violations"),

@@ -1,0 +1,298 @@
+"""The mechanism registry: each of the plan's instruments declared once.
+
+A :class:`Mechanism` names an instrument (or a procedure of the list machine) with its clause of the
+plan, its schema block, the override that switches it off, the parameters a planner moves, the
+outputs that show it and the ODD rules that describe it. From this registry come, instead of lists
+kept by hand:
+
+* ``sim run SCENARIO --without NAME`` (:func:`without`) and the ablation files of
+  ``scenarios/ablations/`` (:func:`ablation_yaml`; ``tests/test_mechanisms_registry.py`` keeps them in
+  step, ``python -m sim.model.mechanisms`` rewrites them);
+* the docking test's mutations (each mechanism switched off in one engine only, :data:`MECHANISMS`);
+* the explorer's instrument levers (:func:`instrument_levers`);
+* the clause table of the README (:func:`clause_table`, kept in step by the same test).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Clause", "Mechanism", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
+           "instrument_levers", "clause_table"]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A clause of the Shahe plan as the model represents it (one row of the README's clause table; the
+    parameter and output columns are Markdown)."""
+
+    number: str
+    zh: str
+    instrument: str
+    mechanism: str
+    parameters: str
+    outputs: str
+    switched_off_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """One mechanism: ``name`` (a slug: ``--without NAME``, ablation ``no_NAME``), its ``clause``, names in
+    Chinese and English, ``off`` (the scenario override that switches it off), ``levers`` (parameter paths
+    a planner moves), ``ablation`` (the plan is shipped with an ablation without it, with ``description``
+    and ``description_zh``), and ``docking`` (the docking scenario where its absence from one engine is
+    detectable)."""
+
+    name: str
+    clause: str
+    zh: str
+    en: str
+    off: dict
+    odd: str
+    levers: tuple[str, ...] = ()
+    ablation: bool = False
+    description: str = ""
+    description_zh: str = ""
+    docking: str = "shahe_plan"
+    kind: str = "instrument"
+    extra: dict = field(default_factory=dict)
+
+
+CLAUSES: tuple[Clause, ...] = (
+    Clause('1', '事前信用审查',
+           'credit review before approvals; red-list fast track; blacklist market ban or service restriction',
+           'applicants with a blacklist record refused (S24); fast-track value to red-listed merchants (S6, S19); market ban or restricted trading (S17)',
+           '`policy.entry.exante_review`, `policy.incentives.red_list_monthly_value`, `policy.lists.blacklist.market_ban`',
+           '`entries_refused`, `incentive_value`, `blacklist_share`',
+           ('baseline.yaml',)),
+    Clause('2', '信用承诺制度',
+           'notify-and-commit approvals; spot checks of commitments; false or broken commitments recorded and punished',
+           'applicants sign truthfully or falsely by type; a share of commitments verified; a false one found costs a penalty, score points and a record (S25)',
+           '`policy.commitments.*`, `behaviour.unqualified_share`',
+           '`commitments_signed`, `false_commitments`, `commitment_breaches`, `approval_days_saved`',
+           ()),
+    Clause('3', '信用公示制度',
+           'publish penalties, check results, list status; objections',
+           "published penalties cost demand for 3–36 months (S26); published check results move peers' perceived detection (S3, S22); list status costs demand (S4); objections overturn wrong records after a delay, ending the listings resting on them (S27)",
+           '`policy.disclosure.*`, `policy.objections.*`, `policy.inspection.publish_results`, `policy.incentives.blacklist_demand_loss`',
+           '`demand_lost_to_disclosure`, `objections`, `records_overturned`, `wrongly_listed` (summed: months wrongly listed), `wrongful_listings_stood`',
+           ()),
+    Clause('4', '事中分类监管',
+           'tiers by credit evaluation; sampling ratio and frequency by tier',
+           'score → tier; stratified double-random checks under capacity; random inspectors, imperfect detection, false positives (S1–S3, S14, S15)',
+           '`policy.tiers.*`, `policy.inspection.*`, `policy.penalties.*`',
+           '`inspections`, `hit_rate`, `burden_on_compliant`, `tier_share_*`',
+           ('baseline.yaml',)),
+    Clause('5', '事后联合奖惩',
+           'blacklist with criteria, appeal, exit; joint punishment; key-attention list',
+           'lists with thresholds, recognition delay, appeal, duration, credit repair; joint-punishment multiplier (S5, S6, S17–S21)',
+           '`policy.lists.*`, `policy.incentives.*`, `behaviour.appeal_propensity`',
+           'list shares and flows, `appeals`, `repairs`, `wrongful_listings`',
+           ('no_lists.yaml',)),
+    Clause('6', '消费领域',
+           'six consumer sectors; special campaigns against severe dishonesty',
+           "sectors with their own gains, margins, harm, severity; a campaign multiplies one sector's checks on a schedule (S28)",
+           '`population.sectors.*`, `policy.campaign.*`',
+           '`campaign_inspections`, breakdowns by sector',
+           ()),
+    Clause('7', '电子商务',
+           'integrity pledges, platform credit archives, product traceability',
+           "archives raise detection in e-commerce; traceability raises consumers' reaction to disclosed credit; pledges raise e-commerce merchants' integrity norm, at the start and on entry (S29)",
+           '`policy.ecommerce.*`',
+           'e-commerce `integrity_awareness`, `detections`, `compliance_rate` (sector breakdown)',
+           ()),
+    Clause('8', '信用消费',
+           'credit-based consumption, credit instead of deposits',
+           'extra demand by tier, and its loss weighed in decisions (S30)',
+           '`policy.credit_consumption.*`, `behaviour.planning_horizon_months`',
+           '`credit_demand`',
+           ()),
+    Clause('9', '行业自律',
+           'association archives, lists, sanctions (warning, criticism, condemnation, refusal)',
+           "membership by sector; associations find members' violations, sanction them and expel after repeated sanctions (S31)",
+           '`policy.associations.*`, `population.sectors.*.association_share`',
+           '`association_members`, `association_sanctions`, `association_expulsions`, `association_cost`',
+           ()),
+    Clause('10', '对外贸易',
+           'fake trade, malicious low pricing; credit reports and credit insurance',
+           'foreign-trade sector (its violation parameters stand for these violations); credit insurance for red-listed merchants (S32)',
+           '`population.sectors.foreign_trade.*`, `policy.trade.credit_insurance_monthly_value`',
+           '`incentive_value`, sector breakdown',
+           ()),
+    Clause('11', '服务贸易',
+           'credit review at exhibitions; trusted counterparty recommendation',
+           'service-trade sector; demand bonus for recommended red-listed merchants (S32)',
+           '`population.sectors.service_trade.*`, `policy.trade.trusted_counterparty_bonus`',
+           '`credit_demand`, sector breakdown',
+           ()),
+    Clause('12', '外商投资',
+           'foreign-invested enterprise archives; commit before, classify during, reward/punish after',
+           'foreign-invested sector; archives raise detection (S32); before / during / after as for every sector (clauses 1, 2, 4, 5)',
+           '`population.sectors.foreign_invested.*`, `policy.trade.investment_archive_detection_multiplier`',
+           'sector breakdown',
+           ()),
+    Clause('13', '制度建设',
+           'classification and list standards, procedures',
+           'every standard is a validated parameter with unit, range and meaning',
+           '`sim/model/schema.py`, `docs/PARAMETERS.md`',
+           '—',
+           ()),
+    Clause('14–15', '学习与宣传',
+           'training and integrity publicity',
+           "publicity moves each merchant's integrity norm toward 1 every month (S23)",
+           '`policy.publicity.intensity`',
+           '`integrity_awareness`',
+           ()),
+)
+"""The plan's clauses as the model represents them; ``switched_off_in`` names the shipped scenarios without
+the clause's core mechanisms (the ablations of its instruments are added from :data:`MECHANISMS`)."""
+
+
+def _off(block: str, **values) -> dict:
+    """The override ``{"policy": {block: values}}`` (a dotted ``block`` nests)."""
+    out: dict = values
+    for part in reversed(block.split(".")):
+        out = {part: out}
+    return out
+
+
+MECHANISMS: tuple[Mechanism, ...] = (
+    Mechanism("commitments", "2", "信用承诺", "credit commitments", _off("policy.commitments", enabled=False), "S25",
+              levers=("policy.commitments.enabled", "policy.commitments.check_share"), ablation=True,
+              description="The plan without credit commitments (notify-and-commit approvals and their spot checks).",
+              description_zh="实施方案，但不实行信用承诺（告知承诺审批及其抽查）。"),
+    Mechanism("disclosure", "3", "处罚公示", "penalty disclosure", _off("policy.disclosure", enabled=False), "S26",
+              levers=("policy.disclosure.enabled", "policy.disclosure.publication_months"), ablation=True,
+              description="The plan without publication of penalties (list status and check results stay public).",
+              description_zh="实施方案，但不公示行政处罚（名单状态和抽查结果仍公示）。"),
+    Mechanism("objections", "3", "异议处理", "objections", _off("policy.objections", enabled=False), "S27",
+              levers=("policy.objections.enabled",), ablation=True,
+              description="The plan without objection handling: wrong records stand unless a blacklist appeal "
+                          "stops the listing.",
+              description_zh="实施方案，但不受理异议：错误记录一直保留，除非黑名单认定时申诉成功。"),
+    Mechanism("false_records", "4", "错误记录", "false records",
+              _off("policy.inspection", false_positive_rate=0.0), "S15", kind="procedure"),
+    Mechanism("red_list", "5", "红名单", "red list", _off("policy.lists.red", enabled=False), "S19", kind="procedure"),
+    Mechanism("key_attention", "5", "重点关注名单", "key-attention list",
+              _off("policy.lists.key_attention", enabled=False), "S18", kind="procedure"),
+    Mechanism("repair", "5", "信用修复", "credit repair", _off("policy.lists.repair", enabled=False), "S21",
+              kind="procedure"),
+    Mechanism("appeals", "5", "申诉", "appeals", {"behaviour": {"appeal_propensity": 0.0}}, "S17", kind="procedure"),
+    Mechanism("campaign", "6", "专项整治", "special campaign", _off("policy.campaign", enabled=False), "S28",
+              levers=("policy.campaign.enabled", "policy.campaign.check_factor"), ablation=True,
+              description="The plan without the yearly special campaign in refined oil.",
+              description_zh="实施方案，但不开展成品油流通年度专项整治。", docking="stress_procedure"),
+    Mechanism("ecommerce", "7", "电子商务信用档案", "e-commerce archives", _off("policy.ecommerce", enabled=False), "S29",
+              levers=("policy.ecommerce.enabled",), ablation=True,
+              description="The plan without platform credit archives, product traceability and integrity pledges "
+                          "in e-commerce.",
+              description_zh="实施方案，但电子商务领域无平台信用档案、产品追溯和诚信承诺。", docking="stress_procedure"),
+    Mechanism("credit_consumption", "8", "信用消费", "credit consumption",
+              _off("policy.credit_consumption", enabled=False), "S30",
+              levers=("policy.credit_consumption.enabled",), ablation=True,
+              description="The plan without credit consumption (the tier bonus of credit instead of deposits).",
+              description_zh="实施方案，但无信用消费（以信用代替押金带来的需求加成）。"),
+    Mechanism("associations", "9", "行业自律", "associations", _off("policy.associations", enabled=False), "S31",
+              levers=("policy.associations.enabled", "policy.associations.detection_probability"), ablation=True,
+              description="The plan without industry self-discipline (association monitoring and sanctions).",
+              description_zh="实施方案，但无行业自律（行业协会的监督和惩戒）。"),
+    Mechanism("trade", "10-12", "外贸信用激励", "trade incentives", _off("policy.trade", enabled=False), "S32",
+              levers=("policy.trade.enabled",), ablation=True,
+              description="The plan without trade incentives (credit insurance, trusted counterparties) and "
+                          "foreign-investment archives.",
+              description_zh="实施方案，但无外贸信用激励（出口信用保险、可信交易对象推荐）和外资企业信用档案。"),
+    Mechanism("publicity", "14-15", "诚信宣传", "publicity", _off("policy.publicity", intensity=0), "S23",
+              levers=("policy.publicity.intensity",), ablation=True,
+              description="The plan without integrity publicity and training.",
+              description_zh="实施方案，但不开展诚信宣传和培训。"),
+    Mechanism("peer_norms", "14-15", "同行规范", "norms that follow peers",
+              {"behaviour": {"social": {"norm_adaptation_rate": 0.0}}}, "S23", kind="behaviour"),
+)
+"""Every mechanism, in the order of the plan's clauses."""
+
+ABLATIONS = tuple(m for m in MECHANISMS if m.ablation)
+"""Mechanisms shipped with an ablation of the plan (``scenarios/ablations/no_NAME.yaml``)."""
+
+
+def get(name: str) -> Mechanism:
+    """The mechanism called ``name`` (KeyError naming the allowed ones otherwise)."""
+    for m in MECHANISMS:
+        if m.name == name:
+            return m
+    raise KeyError(f"unknown mechanism {name!r}; allowed: {', '.join(m.name for m in MECHANISMS)}")
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def without(data: dict, names: list[str]) -> dict:
+    """A raw scenario ``data`` (a dict as in a scenario file) with the named mechanisms switched off."""
+    for name in names:
+        data = _merge(data, get(name).off)
+    return data
+
+
+def _flow(d: dict) -> str:
+    """``{enabled: false}`` as a scenario file writes a one-level override."""
+    def val(v):
+        return "false" if v is False else "true" if v is True else repr(v) if isinstance(v, str) else str(v)
+    return "{" + ", ".join(f"{k}: {val(v)}" for k, v in d.items()) + "}"
+
+
+def ablation_yaml(m: Mechanism) -> str:
+    """The text of ``scenarios/ablations/no_NAME.yaml``: the Shahe plan with ``m`` switched off."""
+    (section, block), = ((s, b) for s, b in m.off.items())
+    clause = f"clauses {m.clause}" if "-" in m.clause else f"clause {m.clause}"
+    lines = [f"# Ablation: the Shahe plan with one instrument switched off ({clause}), so that `sim run` "
+             "shows what it adds.", "extends: ../shahe_plan.yaml", f"name: no_{m.name}", "description: >-",
+             f"  {m.description}", f"description_zh: {m.description_zh}", "", f"{section}:"]
+    (key, values), = block.items()
+    lines.append(f"  {key}: {_flow(values)}")
+    return "\n".join(lines) + "\n"
+
+
+def _covers(mechanism_clause: str, table_clause: str) -> bool:
+    """Whether a mechanism's clause label (``"2"``, ``"10-12"``) covers a table row (``"11"``, ``"14–15"``)."""
+    def numbers(label: str) -> set[int]:
+        lo, _, hi = label.replace("–", "-").partition("-")
+        return set(range(int(lo), int(hi or lo) + 1))
+    return numbers(table_clause) <= numbers(mechanism_clause)
+
+
+def instrument_levers() -> tuple[str, ...]:
+    """The parameter paths of every instrument's levers, in clause order (the explorer's instrument tab)."""
+    return tuple(p for m in MECHANISMS for p in m.levers)
+
+
+def write_ablations(folder: Path) -> list[Path]:
+    """Write every ablation file into ``folder`` (``scenarios/ablations``); returns the paths."""
+    out = []
+    for m in ABLATIONS:
+        path = folder / f"no_{m.name}.yaml"
+        path.write_text(ablation_yaml(m), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def clause_table() -> str:
+    """The README's table of the plan's clauses (Markdown), from :data:`CLAUSES` and :data:`MECHANISMS`."""
+    rows = ["| clause | plan instrument | mechanism (ODD) | parameters | outputs that show it | switched off in |",
+            "|---|---|---|---|---|---|"]
+    for c in CLAUSES:
+        off = c.switched_off_in + tuple(f"ablations/no_{m.name}.yaml" for m in ABLATIONS if _covers(m.clause, c.number))
+        rows.append(f"| {c.number} {c.zh} | {c.instrument} | {c.mechanism} | {c.parameters} | {c.outputs} | "
+                    f"{', '.join(f'`{x}`' for x in off) or '—'} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    for p in write_ablations(root / "scenarios" / "ablations"):
+        print(p.relative_to(root), file=sys.stderr)

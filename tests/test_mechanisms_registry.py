@@ -1,0 +1,80 @@
+"""The mechanism registry (sim/model/mechanisms.py) is the one place an instrument is declared: the ablation
+files, ``--without``, the docking mutations, the explorer's instrument levers and the README's clause
+table all follow from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.cli import main
+from sim.model import mechanisms as M
+from sim.model.schema import load_scenario, parameter_table
+
+from .conftest import ROOT
+
+SCENARIOS = ROOT / "scenarios"
+
+
+def test_ablation_files_are_the_registry_s():
+    """Each shipped ablation is exactly what the registry writes, and there is no other."""
+    files = sorted((SCENARIOS / "ablations").glob("*.yaml"))
+    assert [p.stem for p in files] == sorted(f"no_{m.name}" for m in M.ABLATIONS)
+    for m in M.ABLATIONS:
+        assert (SCENARIOS / "ablations" / f"no_{m.name}.yaml").read_text() == M.ablation_yaml(m), \
+            f"run python -m sim.model.mechanisms to regenerate no_{m.name}.yaml"
+
+
+@pytest.mark.parametrize("m", M.ABLATIONS, ids=[m.name for m in M.ABLATIONS])
+def test_without_is_the_ablation(m):
+    """``--without NAME`` on the plan resolves to the same parameters as its ablation file; only the name and
+    the descriptions differ."""
+    a = load_scenario(SCENARIOS / "shahe_plan.yaml", without=[m.name]).model_dump()
+    b = load_scenario(SCENARIOS / "ablations" / f"no_{m.name}.yaml").model_dump()
+    assert a["name"] == f"shahe_plan-without-{m.name}"
+    for d in (a, b):
+        for k in ("name", "description", "description_zh"):
+            d.pop(k)
+    assert a == b
+    assert a != {k: v for k, v in load_scenario(SCENARIOS / "shahe_plan.yaml").model_dump().items()
+                 if k not in ("name", "description", "description_zh")}, "switching it off must change something"
+
+
+@pytest.mark.parametrize("m", M.MECHANISMS, ids=[m.name for m in M.MECHANISMS])
+def test_every_mechanism_switches_something_off_in_the_plan(m):
+    plan = load_scenario(SCENARIOS / "shahe_plan.yaml").model_dump()
+    off = load_scenario(SCENARIOS / "shahe_plan.yaml", without=[m.name]).model_dump()
+    plan.pop("name"), off.pop("name")
+    assert plan != off
+
+
+def test_unknown_mechanism_is_one_line_exit_2(capsys, tmp_path):
+    code = main(["run", str(SCENARIOS / "shahe_plan.yaml"), "--without", "lists", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "--without" in err[0] and "lists" in err[0] and "commitments" in err[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_explorer_levers_and_references_exist():
+    """Every lever of the registry is a parameter of the schema; every ODD rule it cites is in docs/ODD.md."""
+    from sim.present.explore import LEVERS
+
+    table = {r["path"] for r in parameter_table()}
+    assert [p for p, tab in LEVERS if tab == "instruments"] == list(M.instrument_levers())
+    assert all(p in table for p in M.instrument_levers())
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    assert all(f"{m.odd}" in odd for m in M.MECHANISMS)
+
+
+def test_readme_clause_table_is_generated():
+    assert M.clause_table() in (ROOT / "README.md").read_text(), \
+        "the README's clause table differs from sim.model.mechanisms.clause_table(); paste the new one"
+
+
+def test_names_are_unique_slugs():
+    from sim.model.names import check_slug
+
+    names = [m.name for m in M.MECHANISMS]
+    assert len(set(names)) == len(names)
+    for n in names:
+        check_slug(n)
