@@ -78,3 +78,8 @@ def test_names_are_unique_slugs():
     assert len(set(names)) == len(names)
     for n in names:
         check_slug(n)
+
+
+def test_odd_registry_table_is_generated():
+    assert M.mechanisms_table() in (ROOT / "docs" / "ODD.md").read_text(), \
+        "docs/ODD.md §4 differs from sim.model.mechanisms.mechanisms_table(); paste the new one"

@@ -10,7 +10,8 @@ kept by hand:
   step, ``python -m sim.model.mechanisms`` rewrites them);
 * the docking test's mutations (each mechanism switched off in one engine only, :data:`MECHANISMS`);
 * the explorer's instrument levers (:func:`instrument_levers`);
-* the clause table of the README (:func:`clause_table`, kept in step by the same test).
+* the clause table of the README (:func:`clause_table`) and the registry table of ``docs/ODD.md`` §4
+  (:func:`mechanisms_table`), kept in step by the same test.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Clause", "Mechanism", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
-           "instrument_levers", "clause_table"]
+           "instrument_levers", "clause_table", "mechanisms_table", "write_ablations"]
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,28 @@ def clause_table() -> str:
         off = c.switched_off_in + tuple(f"ablations/no_{m.name}.yaml" for m in ABLATIONS if _covers(m.clause, c.number))
         rows.append(f"| {c.number} {c.zh} | {c.instrument} | {c.mechanism} | {c.parameters} | {c.outputs} | "
                     f"{', '.join(f'`{x}`' for x in off) or '—'} |")
+    return "\n".join(rows) + "\n"
+
+
+def _override_text(d: dict, prefix: str = "") -> str:
+    """``{"policy": {"campaign": {"enabled": False}}}`` as ``policy.campaign.enabled=false``."""
+    parts = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            parts.append(_override_text(v, f"{prefix}{k}."))
+        else:
+            parts.append(f"{prefix}{k}={str(v).lower() if isinstance(v, bool) else v}")
+    return ", ".join(parts)
+
+
+def mechanisms_table() -> str:
+    """The ODD's table of the registry (Markdown): each mechanism, its clause, what switches it off, its rule
+    and its ablation."""
+    rows = ["| `--without` | clause | mechanism | 机制 | switched off by | rule | ablation |",
+            "|---|---|---|---|---|---|---|"]
+    for m in MECHANISMS:
+        ablation = f"`scenarios/ablations/no_{m.name}.yaml`" if m.ablation else "—"
+        rows.append(f"| `{m.name}` | {m.clause} | {m.en} | {m.zh} | `{_override_text(m.off)}` | {m.odd} | {ablation} |")
     return "\n".join(rows) + "\n"
 
 
