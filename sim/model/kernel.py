@@ -162,9 +162,11 @@ def apply_on_commitment(m, mo, P, w, rng, k):
 
 
 @register_jitable(forceinline=True)
-def on_check(m, mo, P, skill, rng):
-    """The merchant is checked by an inspector who finds a violation with probability ``skill`` (0-1);
-    a compliant merchant is wrongly recorded at the false-positive rate."""
+def on_check(m, mo, P, w, inspector_skill, rng):
+    """The merchant is checked by an inspector of skill ``inspector_skill`` (detection probability, 0-1),
+    scaled by the sector's detection factor and capped at 1; a compliant merchant is wrongly recorded at
+    the false-positive rate."""
+    skill = min(1.0, inspector_skill * w.sectors[m.sector].detection_factor)
     mo.checked = True
     mo.own_signal = skill
     if mo.violated:

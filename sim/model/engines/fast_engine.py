@@ -296,9 +296,7 @@ def _chunk(c, st, params, w, plan, out):
         # sequential selection sampling within the chunk's stratum
         if left_k[s] > 0 and counter_uniform(rng, _U_SELECT) * left_n[s] < left_k[s]:
             left_k[s] -= 1
-            skill = min(1.0, plan.skills[int(counter_uniform(rng, _U_INSPECTOR) * P.inspectors)]
-                        * w.sectors[m.sector].detection_factor)
-            K.on_check(m, mo, P, skill, rng)
+            K.on_check(m, mo, P, w, plan.skills[int(counter_uniform(rng, _U_INSPECTOR) * P.inspectors)], rng)
         left_n[s] -= 1
         K.update_record(m, mo, P, w, rng, k)
         K.update_lists(m, mo, P, w, rng, k)

@@ -90,9 +90,10 @@ class Merchant(mesa.Agent):
         m = self.model
         K.decide(self, self, m.P, m.world, m.rng, m.k)
 
-    def on_check(self, skill: float) -> None:
-        """Checked by an inspector of detection probability ``skill`` (0-1)."""
-        K.on_check(self, self, self.model.P, skill, self.model.rng)
+    def on_check(self, inspector_skill: float) -> None:
+        """Checked by an inspector of skill ``inspector_skill`` (detection probability, 0-1)."""
+        m = self.model
+        K.on_check(self, self, m.P, m.world, inspector_skill, m.rng)
 
     def update_record(self) -> None:
         """Apply this month's check result to the score and the record (:func:`sim.model.kernel.update_record`)."""
@@ -205,9 +206,7 @@ class CreditModel(mesa.Model):
                 continue
             for idx in self.rng.choice(len(members), size=n, replace=False):
                 a = members[idx]
-                skill = min(1.0, self.inspector_skill[self.rng.integers(ins.inspectors)]
-                            * self.sectors[a.sector].detection_factor)
-                a.on_check(skill)
+                a.on_check(self.inspector_skill[self.rng.integers(ins.inspectors)])
         if ins.publish_results:
             for row, x in zip(self.strata, published.tolist()):
                 row.published_detection = x
