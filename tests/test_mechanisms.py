@@ -55,9 +55,8 @@ STATIC = {"entry_rate_per_month": 0, "exit_rate_per_month": 0}
 # --- clause 2: credit commitments -------------------------------------------------------------------------
 
 def _commitments(check_share: float, **over):
-    return small("shahe_plan.yaml",
-                 policy={"commitments": {"application_rate": 0.2, "check_share": check_share, **over}},
-                 population={"merchants": 400, "months": 24})
+    return small("shahe_plan.yaml", policy={"commitments": {"check_share": check_share, **over}},
+                 behaviour={"commitment_application_rate": 0.2}, population={"merchants": 400, "months": 24})
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -77,9 +76,9 @@ def test_more_commitment_checks_mean_fewer_false_commitments(engine):
 
 def test_commitments_in_isolation():
     """Every applicant qualified: nobody lies, nothing is found, and each signature saves the stated days;
-    signatures are application_rate x trading merchants a month (binomial, 5 standard deviations)."""
-    scn = small("shahe_plan.yaml", policy={"commitments": {"application_rate": 0.2}},
-                behaviour={"unqualified_share": 0.0}, population={"merchants": 400, "months": 24})
+    signatures are commitment_application_rate x trading merchants a month (binomial, 5 standard deviations)."""
+    scn = small("shahe_plan.yaml", behaviour={"unqualified_share": 0.0, "commitment_application_rate": 0.2},
+                population={"merchants": 400, "months": 24})
     tot = _tot(_run(scn, reps=2))
     assert (tot["false_commitments"] == 0).all() and (tot["commitment_breaches"] == 0).all()
     np.testing.assert_allclose(tot["approval_days_saved"], 15 * tot["commitments_signed"])
@@ -95,8 +94,8 @@ def test_blacklisted_merchants_may_not_commit():
     """Clause 1: a blacklisted merchant is refused notify-and-commit approval (Mesa, every month). Every
     trader applies and qualifies, so the commitments signed are exactly the trading merchants not on the
     blacklist; were blacklisted merchants let in, there would be more."""
-    scn = small("shahe_plan.yaml", policy={"commitments": {"application_rate": 1.0}},
-                behaviour={"unqualified_share": 0.0}, population={"merchants": 300, "months": 30})
+    scn = small("shahe_plan.yaml", behaviour={"unqualified_share": 0.0, "commitment_application_rate": 1.0},
+                population={"merchants": 300, "months": 30})
     model = _model(scn, seed=1)
     black_months = 0
     for _ in range(30):
@@ -114,10 +113,10 @@ def test_a_false_commitment_found_goes_on_the_record():
     penalty_multiple x approval value, gets a record stamp and (the plan's lists on) goes on the
     key-attention list."""
     scn = small("shahe_plan.yaml",
-                policy={"commitments": {"application_rate": 1.0, "check_share": 1.0, "penalty_multiple": 0.1,
-                                        "score_loss": 7.0, "approval_value": 5000.0},
+                policy={"commitments": {"check_share": 1.0, "penalty_multiple": 0.1, "score_loss": 7.0},
                         "inspection": {"sampling_ratio": {t: 0.0 for t in "ABCD"}}},
-                behaviour={"unqualified_share": 1.0}, population={"merchants": 200, "months": 2, **STATIC})
+                behaviour={"unqualified_share": 1.0, "commitment_application_rate": 1.0, "approval_value": 5000.0},
+                population={"merchants": 200, "months": 2, **STATIC})
     model = _model(scn, seed=3)
     before = {a.unique_id: a.score for a in model.agents}
     model.step()
@@ -134,10 +133,10 @@ def test_a_false_commitment_found_goes_on_the_record():
 
 def _false_records(objections: bool):
     return small("shahe_plan.yaml",
-                 policy={"objections": {"enabled": objections, "propensity": 1.0, "success_probability": 1.0},
+                 policy={"objections": {"enabled": objections, "success_probability": 1.0},
                          "inspection": {"false_positive_rate": 0.3, "sampling_ratio": {"A": 0.3, "B": 0.3},
                                         "campaigns_per_year": {"A": 6, "B": 6}, "capacity_per_month": 100_000}},
-                 population={"merchants": 400, "months": 24, **STATIC})
+                 behaviour={"objection_propensity": 1.0}, population={"merchants": 400, "months": 24, **STATIC})
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -192,9 +192,10 @@ def test_list_durations_respect_mofcom_caps_without_new_records():
                                   "blacklist": {"duration_months": 8, "recognition_delay_months": 1},
                                   "repair": {"enabled": False}},
                         # objections on: an upheld one removes the record and undoes the renewal it caused
-                        "objections": {"enabled": True, "propensity": 1.0, "success_probability": 0.8},
+                        "objections": {"enabled": True, "success_probability": 0.8},
                         "inspection": {"sampling_ratio": {"C": 1.0, "D": 1.0}, "campaigns_per_year": {"D": 12},
                                        "capacity_per_month": 100_000}},
+                behaviour={"objection_propensity": 1.0},
                 population={"merchants": 300, "months": 40, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
     model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(8))
     seen = {"key": 0, "black": 0}

@@ -32,6 +32,8 @@ __all__ = [
     "TYPES",
     "SECTORS",
     "TEXT_FIELDS",
+    "ROLES",
+    "MOVED",
     "load_scenario",
     "load_raw",
     "apply_overrides",
@@ -69,9 +71,30 @@ TEXT_FIELDS = ("name", "description", "description_zh")
 """Top-level text fields of a scenario (not parameters)."""
 
 
-def P(default: Any, lo: float | None, hi: float | None, unit: str, doc: str, **kw: Any) -> Any:
-    """Declare a parameter: default, inclusive range [lo, hi], unit and meaning."""
+ROLES = ("lever", "uncertainty", "population")
+"""What a parameter is: a ``lever`` the bureau sets, an ``uncertainty`` about merchants, or ``population``
+(who is supervised). A parameter's role is its section's (``policy``: levers, ``behaviour``:
+uncertainties, ``population``) unless its declaration says otherwise."""
+
+SECTION_ROLES = {"policy": "lever", "behaviour": "uncertainty", "population": "population"}
+
+MOVED = {
+    "policy.objections.propensity": "behaviour.objection_propensity",
+    "policy.commitments.application_rate": "behaviour.commitment_application_rate",
+    "policy.commitments.approval_value": "behaviour.approval_value",
+}
+"""Parameters that moved because they describe merchants, not the bureau: old path -> new path."""
+
+
+def P(default: Any, lo: float | None, hi: float | None, unit: str, doc: str, role: str | None = None,
+      **kw: Any) -> Any:
+    """Declare a parameter: default, inclusive range [lo, hi], unit, meaning, and (when not its section's)
+    its role (:data:`ROLES`)."""
     extra = {"unit": unit}
+    if role is not None:
+        if role not in ROLES:
+            raise ValueError(f"role {role!r}: one of {', '.join(ROLES)}")
+        extra["role"] = role
     return Field(default, ge=lo, le=hi, description=doc, json_schema_extra=extra, **kw)
 
 
@@ -257,13 +280,6 @@ class Commitments(_Strict):
     """Credit commitments (信用承诺 / 告知承诺制), clause 2: fast approval on a signed promise, checked later."""
 
     enabled: bool = P(False, None, None, "switch", "Offer notify-and-commit approvals")
-    application_rate: float = P(
-        0.02, 0, 1, "probability/month",
-        "Monthly chance that a merchant applies for a licence, subsidy, qualification or award",
-    )
-    approval_value: float = P(
-        5000.0, 0, 1e8, "CNY", "What an approval is worth to an applicant that does not meet its conditions"
-    )
     days_saved: float = P(15.0, 0, 365, "days", "Approval time a commitment saves an applicant")
     check_share: float = P(
         0.1, 0, 1, "share", "Share of signed commitments the bureau verifies (a false one is then found)"
@@ -293,7 +309,6 @@ class Objections(_Strict):
     """Objection handling (异议处理), clause 3: a wrong record can be contested and overturned."""
 
     enabled: bool = P(False, None, None, "switch", "Accept objections to recorded information")
-    propensity: float = P(0.8, 0, 1, "probability", "Chance that a merchant with a wrong record objects")
     delay_months: int = P(1, 1, 12, "months", "Months from objection to decision (20 days is a common deadline)")
     success_probability: float = P(
         0.8, 0, 1, "probability", "Chance that an objection to a wrong record is upheld and the record removed"
@@ -463,6 +478,16 @@ class Behaviour(_Strict):
         0.05, 0, 1, "probability/month", "Unintended violations per month of a careless merchant"
     )
     appeal_propensity: float = P(0.8, 0, 1, "probability", "Chance a blacklist candidate appeals")
+    objection_propensity: float = P(0.8, 0, 1, "probability",
+                                    "Chance that a merchant with a wrong record objects (when objections are accepted)")
+    commitment_application_rate: float = P(
+        0.02, 0, 1, "probability/month",
+        "Monthly chance that a merchant applies for a licence, subsidy, qualification or award (when credit "
+        "commitments are offered)",
+    )
+    approval_value: float = P(
+        5000.0, 0, 1e8, "CNY", "What an approval is worth to an applicant that does not meet its conditions"
+    )
     unqualified_share: float = P(
         0.2, 0, 1, "share", "Share of commitment applicants that do not meet the conditions they would promise"
     )
@@ -596,6 +621,9 @@ def _field_at(path: tuple) -> tuple[type[BaseModel] | None, Any]:
 
 
 def _allowed(path: tuple, err_type: str) -> str:
+    moved = MOVED.get(".".join(str(p) for p in path))
+    if moved:
+        return f"moved to {moved} (it describes merchants, not the bureau)"
     owner, info = _field_at(path)
     if info is None:
         if owner is not None and err_type == "extra_forbidden":
@@ -873,7 +901,8 @@ def scenario_hash(scn: Scenario) -> str:
 
 
 def parameter_table() -> list[dict]:
-    """Every parameter: dotted path, default, unit, range and meaning (for docs)."""
+    """Every parameter: dotted path, default, unit, range, meaning and role (:data:`ROLES`; ``None`` for the
+    text fields)."""
     rows: list[dict] = []
 
     def walk(cls: type[BaseModel], prefix: str, defaults: BaseModel) -> None:
@@ -889,9 +918,11 @@ def parameter_table() -> list[dict]:
             for m in info.metadata:
                 lo = getattr(m, "ge", lo)
                 hi = getattr(m, "le", hi)
+            extra = extra if isinstance(extra, dict) else {}
             rows.append({
-                "path": path, "default": value, "unit": extra.get("unit", "") if isinstance(extra, dict) else "",
+                "path": path, "default": value, "unit": extra.get("unit", ""),
                 "lo": lo, "hi": hi, "meaning": info.description or "",
+                "role": extra.get("role", SECTION_ROLES.get(path.split(".")[0])),
             })
 
     walk(Scenario, "", Scenario())

@@ -11,16 +11,17 @@ __all__ = ["parameters_markdown"]
 
 
 def parameters_markdown() -> str:
-    """Markdown table of every scenario parameter: path, default, unit, allowed range, meaning."""
+    """Markdown table of every scenario parameter: path, role, default, unit, allowed range, meaning."""
     lines = [
         "# Scenario parameters",
         "",
         "Generated from `sim/model/schema.py` by `python -m sim.present.paramdoc` (do not edit by hand).",
-        "`policy.*` are levers the bureau sets; `behaviour.*` are uncertainties about merchants;",
-        "`population.*` describes who is supervised. Ranges are inclusive.",
+        "Role: `lever`, what the bureau sets (`policy.*`); `uncertainty`, how merchants respond",
+        "(`behaviour.*`); `population`, who is supervised (`population.*`). Analyses and the EMA Workbench",
+        "adapter (`sim.experiment.interface`) read the roles. Ranges are inclusive.",
         "",
-        "| path | default | unit | range | meaning |",
-        "|---|---|---|---|---|",
+        "| path | role | default | unit | range | meaning |",
+        "|---|---|---|---|---|---|",
     ]
     for r in parameter_table():
         if r["path"] in TEXT_FIELDS:
@@ -33,7 +34,7 @@ def parameters_markdown() -> str:
             rng = f"{r['lo']:g} – {r['hi']:g}"
         d = r["default"]
         default = str(d).lower() if isinstance(d, bool) else (d if isinstance(d, str) else f"{d:g}")
-        lines.append(f"| `{r['path']}` | {default} | {r['unit']} | {rng} | {r['meaning']} |")
+        lines.append(f"| `{r['path']}` | {r['role']} | {default} | {r['unit']} | {rng} | {r['meaning']} |")
     return "\n".join(lines) + "\n"
 
 
