@@ -122,9 +122,6 @@ GROUP_OFFSETS = {"sector": 0, "tier": len(SECTORS), "type": len(SECTORS) + len(T
 
 N_GROUPS = len(SECTORS) + len(TIERS) + len(TYPES)
 
-(T_MERCHANTS, T_OPERATING, T_VIOLATIONS, T_SEVERE, T_COMPLIANT, T_INSPECTIONS, T_BURDEN, T_DETECTIONS,
- T_FALSE_POSITIVES, T_HARM, T_FINES, T_RED, T_KEY, T_BLACK, T_REVENUE, T_REVENUE_COMPLIANT, T_DEMAND_LOST,
- T_CREDIT_DEMAND, T_NORM, T_WRONGLY_LISTED, T_MEMBERS) = range(len(TALLY_COLUMNS))
 
 
 def tally(m: dict) -> np.ndarray:
@@ -200,27 +197,28 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
         One row per (breakdown, group) with :data:`GROUP_METRICS`.
     """
     by_sector = t[GROUP_OFFSETS["sector"]:GROUP_OFFSETS["sector"] + len(SECTORS)]
-    s = by_sector.sum(axis=0)  # every breakdown covers the whole population; sectors give the totals
-    n = int(round(s[T_MERCHANTS]))
-    inspections = int(round(s[T_INSPECTIONS]))
-    detections = int(round(s[T_DETECTIONS]))
+    # every breakdown covers the whole population; sectors give the totals (columns by name)
+    s = dict(zip(TALLY_COLUMNS, by_sector.sum(axis=0)))
+    n = int(round(s["merchants"]))
+    inspections = int(round(s["inspections"]))
+    detections = int(round(s["detections"]))
     totals = {
-        "compliance_rate": _ratio(s[T_COMPLIANT], s[T_OPERATING]),
-        "violations": int(round(s[T_VIOLATIONS])),
-        "severe_violations": int(round(s[T_SEVERE])),
+        "compliance_rate": _ratio(s["compliant"], s["operating"]),
+        "violations": int(round(s["violations"])),
+        "severe_violations": int(round(s["severe_violations"])),
         "inspections": inspections,
         "inspections_requested": float(counters["inspections_requested"]),
         "capacity_shortfall": float(counters["capacity_shortfall"]),
         "hit_rate": _ratio(detections, inspections),
-        "burden_on_compliant": int(round(s[T_BURDEN])),
+        "burden_on_compliant": int(round(s["burden_on_compliant"])),
         "detections": detections,
-        "false_positives": int(round(s[T_FALSE_POSITIVES])),
+        "false_positives": int(round(s["false_positives"])),
         "inspection_cost": inspections * cost_per_check,
-        "fines": float(s[T_FINES]),
-        "consumer_harm": float(s[T_HARM]),
-        "red_list_share": _ratio(s[T_RED], n),
-        "key_attention_share": _ratio(s[T_KEY], n),
-        "blacklist_share": _ratio(s[T_BLACK], n),
+        "fines": float(s["fines"]),
+        "consumer_harm": float(s["consumer_harm"]),
+        "red_list_share": _ratio(s["red"], n),
+        "key_attention_share": _ratio(s["key_attention"], n),
+        "blacklist_share": _ratio(s["blacklist"], n),
     }
     for k in ("new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won",
               "repairs", "entries", "entries_refused", "exits", "commitments_signed", "false_commitments",
@@ -230,32 +228,34 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     totals["merchants"] = n
     totals["incentive_value"] = float(counters["incentive_value"])
     totals["approval_days_saved"] = float(counters["approval_days_saved"])
-    totals["wrongly_listed"] = int(round(s[T_WRONGLY_LISTED]))
-    totals["demand_lost_to_disclosure"] = float(s[T_DEMAND_LOST])
-    totals["credit_demand"] = float(s[T_CREDIT_DEMAND])
-    members = int(round(s[T_MEMBERS]))
+    totals["wrongly_listed"] = int(round(s["wrongly_listed"]))
+    totals["demand_lost_to_disclosure"] = float(s["demand_lost"])
+    totals["credit_demand"] = float(s["credit_demand"])
+    members = int(round(s["members"]))
     totals["association_members"] = members
     totals["association_cost"] = members * cost_per_member
-    totals["consumer_satisfaction"] = _ratio(s[T_REVENUE_COMPLIANT], s[T_REVENUE])
-    totals["integrity_awareness"] = _ratio(s[T_NORM], n)
+    totals["consumer_satisfaction"] = _ratio(s["revenue_compliant"], s["revenue"])
+    totals["integrity_awareness"] = _ratio(s["norm"], n)
     totals["full_process_share"] = float(counters["full_process_share"])
     o = GROUP_OFFSETS["tier"]
     for i, tier in enumerate(TIERS):
-        totals[f"tier_share_{tier}"] = _ratio(t[o + i, T_MERCHANTS], n)
+        g = dict(zip(TALLY_COLUMNS, t[o + i]))
+        totals[f"tier_share_{tier}"] = _ratio(g["merchants"], n)
     o = GROUP_OFFSETS["type"]
     for i, typ in enumerate(TYPES):
-        totals[f"compliance_rate_{typ}"] = _ratio(t[o + i, T_COMPLIANT], t[o + i, T_OPERATING])
+        g = dict(zip(TALLY_COLUMNS, t[o + i]))
+        totals[f"compliance_rate_{typ}"] = _ratio(g["compliant"], g["operating"])
 
-    col = {name: j for j, name in enumerate(TALLY_COLUMNS)}
     groups: list[dict] = []
     for by, names in BREAKDOWNS.items():
         o = GROUP_OFFSETS[by]
-        for i, g in enumerate(names):
-            row = {"by": by, "group": g}
+        for i, group in enumerate(names):
+            row = {"by": by, "group": group}
+            g = dict(zip(TALLY_COLUMNS, t[o + i]))
             for c in GROUP_COUNTS:
-                row[c] = float(t[o + i, col[c]])
-            row["compliance_rate"] = _ratio(t[o + i, T_COMPLIANT], t[o + i, T_OPERATING])
-            row["consumer_satisfaction"] = _ratio(t[o + i, T_REVENUE_COMPLIANT], t[o + i, T_REVENUE])
-            row["integrity_awareness"] = _ratio(t[o + i, T_NORM], t[o + i, T_MERCHANTS])
+                row[c] = float(g[c])
+            row["compliance_rate"] = _ratio(g["compliant"], g["operating"])
+            row["consumer_satisfaction"] = _ratio(g["revenue_compliant"], g["revenue"])
+            row["integrity_awareness"] = _ratio(g["norm"], g["merchants"])
             groups.append(row)
     return totals, groups
