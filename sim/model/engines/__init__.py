@@ -27,9 +27,10 @@ AUTO_FAST_ABOVE = 1000
 60 months takes about 2 seconds; at 2,000 and beyond the fast engine is 20-100x quicker)."""
 
 
-BYTES_PER_MERCHANT = {"mesa": 2500, "fast": 48}
+BYTES_PER_MERCHANT = {"mesa": 2500, "fast": 56}
 """Memory a run needs per merchant (bytes), for planning: measured peak growth per merchant in
-``benchmarks/bench_engines.py`` (Mesa about 2.2 KB; fast 40 B of state plus per-chunk counts), rounded up."""
+``benchmarks/bench_engines.py`` (Mesa about 2.2 KB; fast: 48 B of state, the record of
+:data:`sim.model.layout.STATE_DTYPE`, plus per-chunk counts and growth), rounded up."""
 
 
 def resolve_engine(name: str, merchants: int) -> str:
