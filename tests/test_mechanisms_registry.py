@@ -83,3 +83,13 @@ def test_names_are_unique_slugs():
 def test_odd_registry_table_is_generated():
     assert M.mechanisms_table() in (ROOT / "docs" / "ODD.md").read_text(), \
         "docs/ODD.md §4 differs from sim.model.mechanisms.mechanisms_table(); paste the new one"
+
+
+def test_the_ablation_batch_runs_every_registered_ablation():
+    """scenarios/batches/ablations.yaml pairs the plan with every ablation of the registry, and nothing else."""
+    import yaml
+
+    batch = yaml.safe_load((SCENARIOS / "batches" / "ablations.yaml").read_text())
+    listed = [s for s in batch["scenarios"] if "ablations/" in s]
+    assert "../shahe_plan.yaml" in batch["scenarios"]
+    assert sorted(listed) == sorted(f"../ablations/no_{m.name}.yaml" for m in M.ABLATIONS)
