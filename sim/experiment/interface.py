@@ -127,7 +127,9 @@ def as_ema_model(scenario: str | Path, levers: list[str] | None = None, uncertai
     unc_set = [p.path for p in parameters("uncertainty")] if uncertainties is None else uncertainties
     _check(lever_set, params, "levers")
     _check(unc_set, params, "uncertainties")
-    metrics = {o.name: o for o in globals()["outcomes"]()}
+    from sim.model.metrics import METRICS
+
+    metrics = {m.name: m for m in METRICS}
     out_set = list(metrics) if outcomes is None else outcomes
     _check(out_set, metrics, "outcomes")
     by_name = {ema_name(p): p for p in lever_set + unc_set}

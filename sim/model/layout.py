@@ -28,7 +28,7 @@ from sim.model.vocabulary import NEVER, ListState
 
 __all__ = ["STATE", "STATE_DTYPE", "MONTH", "MONTH_DTYPE", "PARAMETERS", "PARAMETER_DTYPE", "parameter_record",
            "SECTOR_FIELDS", "SECTOR_DTYPE", "TIER_FIELDS", "TIER_DTYPE", "STRATUM_FIELDS", "STRATUM_DTYPE",
-           "KERNEL_COUNTERS", "COUNTER_DTYPE", "World", "as_namespace", "rows_as_namespaces", "state_bytes"]
+           "KERNEL_COUNTERS", "COUNTER_DTYPE", "World", "as_namespace", "rows_as_namespaces"]
 
 STATE = (
     # (name, dtype, initial value for a new merchant or None when drawn / set by the engine, meaning)
@@ -269,7 +269,3 @@ def rows_as_namespaces(table: np.ndarray) -> list[SimpleNamespace]:
     """A table's rows as :func:`as_namespace` objects."""
     return [as_namespace(row) for row in table]
 
-
-def state_bytes() -> int:
-    """Bytes of state per merchant slot in the fast engine (:data:`STATE_DTYPE`)."""
-    return STATE_DTYPE.itemsize

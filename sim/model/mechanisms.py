@@ -16,8 +16,7 @@ kept by hand:
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Clause", "Mechanism", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
@@ -43,8 +42,9 @@ class Mechanism:
     """One mechanism: ``name`` (a slug: ``--without NAME``, ablation ``no_NAME``), its ``clause``, names in
     Chinese and English, ``off`` (the scenario override that switches it off), ``levers`` (parameter paths
     a planner moves), ``ablation`` (the plan is shipped with an ablation without it, with ``description``
-    and ``description_zh``), and ``docking`` (the docking scenario where its absence from one engine is
-    detectable)."""
+    and ``description_zh``), ``docking`` (the docking scenario where its absence from one engine is
+    detectable), and ``kind``: a plan ``instrument``, a ``procedure`` of the list machine or a
+    ``behaviour`` of merchants."""
 
     name: str
     clause: str
@@ -58,7 +58,6 @@ class Mechanism:
     description_zh: str = ""
     docking: str = "shahe_plan"
     kind: str = "instrument"
-    extra: dict = field(default_factory=dict)
 
 
 CLAUSES: tuple[Clause, ...] = (
@@ -225,15 +224,10 @@ def get(name: str) -> Mechanism:
     raise KeyError(f"unknown mechanism {name!r}; allowed: {', '.join(m.name for m in MECHANISMS)}")
 
 
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
-
-
 def without(data: dict, names: list[str]) -> dict:
     """A raw scenario ``data`` (a dict as in a scenario file) with the named mechanisms switched off."""
+    from sim.model.schema import _merge
+
     for name in names:
         data = _merge(data, get(name).off)
     return data
@@ -306,11 +300,12 @@ def _override_text(d: dict, prefix: str = "") -> str:
 def mechanisms_table() -> str:
     """The ODD's table of the registry (Markdown): each mechanism, its clause, what switches it off, its rule
     and its ablation."""
-    rows = ["| `--without` | clause | mechanism | 机制 | switched off by | rule | ablation |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| `--without` | clause | mechanism | 机制 | kind | switched off by | rule | ablation |",
+            "|---|---|---|---|---|---|---|---|"]
     for m in MECHANISMS:
         ablation = f"`scenarios/ablations/no_{m.name}.yaml`" if m.ablation else "—"
-        rows.append(f"| `{m.name}` | {m.clause} | {m.en} | {m.zh} | `{_override_text(m.off)}` | {m.odd} | {ablation} |")
+        rows.append(f"| `{m.name}` | {m.clause} | {m.en} | {m.zh} | {m.kind} | `{_override_text(m.off)}` | {m.odd} | "
+                    f"{ablation} |")
     return "\n".join(rows) + "\n"
 
 

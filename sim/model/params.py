@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numba.extending import register_jitable
 
 from sim.model.layout import SECTOR_DTYPE, TIER_DTYPE, parameter_record
 from sim.model.rules import BLACK, KEY, RED, check_probability
@@ -29,8 +30,10 @@ FULL_PROCESS_MIN_CHECK = 0.0
 """A merchant counts as under in-process supervision when its stratum's monthly check chance exceeds this."""
 
 
+@register_jitable(forceinline=True)
 def stratum_of(tier, list_state, in_campaign=0):
-    """Inspection stratum index (0-31) of a tier index (0-3), list state (0-3) and campaign flag (0/1)."""
+    """Inspection stratum index (0-31) of a tier index (0-3), list state (0-3) and campaign flag (0/1);
+    for scalars or arrays, and compiled where the fast engine calls it."""
     return (in_campaign * len(TIERS) + tier) * N_LISTS + list_state
 
 

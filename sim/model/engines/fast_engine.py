@@ -46,8 +46,15 @@ from sim.model.layout import (
     World,
 )
 from sim.model.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, month_record
-from sim.model.params import CAMPAIGN_STRATA, N_STRATA, Params, campaign_active, draw_merchants, full_process_share
-from sim.model.params import stratum_of as _stratum_of_py
+from sim.model.params import (
+    CAMPAIGN_STRATA,
+    N_STRATA,
+    Params,
+    campaign_active,
+    draw_merchants,
+    full_process_share,
+    stratum_of,
+)
 from sim.model.schema import SECTORS
 from sim.model.streams import BEFORE_START, Draw, counter, counter_uniform
 
@@ -68,8 +75,6 @@ _N_SECTORS = len(SECTORS)
 _N_TIERS = 4
 _N_TYPES = 4
 _N_LISTS = 4
-
-stratum_of = numba.njit(inline="always", cache=True)(_stratum_of_py)
 
 
 @intrinsic
@@ -441,7 +446,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
             tier = R.tier_of(d["score"], *params.cuts)
             state.place(slots, d, tier, p_hat0, 0)
-            np.add.at(counts, (slots // CHUNK, _stratum_of_py(tier, R.NONE, campaign[d["sector"]])), 1)
+            np.add.at(counts, (slots // CHUNK, stratum_of(tier, R.NONE, campaign[d["sector"]])), 1)
         counters["entries"] = n_new
         counters["entries_refused"] = refused
         # plan the checks
@@ -464,8 +469,9 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         world = World(now, params.sectors, params.tiers, _strata_table(true_det, published), peer)
         _month(state.a, P, world, plan, out)
         t = _tally_from_cells(out.cells, out.money)
-        for name in KERNEL_COUNTERS[:-1]:  # exits belong to the next month
-            counters[name] = int(out.counters[name].sum())
+        for name in KERNEL_COUNTERS:
+            if name != "exits":  # this pass's exits open the next month
+                counters[name] = int(out.counters[name].sum())
         counters["incentive_value"] = float(t[sector_rows, red_col] @ params.red_value)
         counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
         totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member)

@@ -223,8 +223,9 @@ class CreditModel(mesa.Model):
         arrays["wrongly_listed"] = arrays.pop("wrong_list") & ((ls == R.KEY) | (ls == R.BLACK))
         pol = self.scn.policy
         red = ls == R.RED
-        for name in KERNEL_COUNTERS[:-1]:  # exits are counted in exit_and_entry
-            self.counters[name] = getattr(self.k, name)
+        for name in KERNEL_COUNTERS:
+            if name != "exits":  # counted in exit_and_entry
+                self.counters[name] = getattr(self.k, name)
         self.counters["approval_days_saved"] = self.k.commitments_signed * pol.commitments.days_saved
         self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
         totals, groups = month_record(tally(arrays), self.counters, pol.inspection.cost_per_check,
