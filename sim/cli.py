@@ -21,16 +21,11 @@ __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
 
-TABLE_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "burden_on_compliant",
-                 "inspection_cost", "consumer_harm", "red_list_share", "key_attention_share", "blacklist_share",
-                 "wrongful_listings", "capacity_shortfall",
-                 # the plan's other instruments (clauses 2, 3, 8, 9) and the 2022 targets' indicators
-                 "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
-                 "objections", "records_overturned", "wrongly_listed", "wrongful_listings_stood",
-                 "demand_lost_to_disclosure", "credit_demand",
-                 "association_members", "association_sanctions", "campaign_inspections", "consumer_satisfaction",
-                 "integrity_awareness",
-                 "full_process_share")
+def _table_metrics() -> tuple[str, ...]:
+    """The metrics ``sim run`` prints: those the registry marks ``table`` (:data:`sim.model.metrics.METRICS`)."""
+    from sim.model.metrics import METRICS
+
+    return tuple(m.name for m in METRICS if m.table)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,7 +137,7 @@ def format_table(columns: dict[str, dict]) -> str:
     """A plain-text table: one row per metric, one column per run (mean [lo, hi])."""
     names = list(columns)
     rows = [["metric (last 12 months)"] + names]
-    for m in TABLE_METRICS:
+    for m in _table_metrics():
         row = [m]
         for n in names:
             cell = columns[n].get(m)

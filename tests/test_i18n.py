@@ -18,9 +18,9 @@ def _fields(text: str) -> set[str]:
 
 
 def test_every_metric_sector_tier_and_type_has_both_languages():
-    keys = ([f"metric.{m.name}" for m in METRICS] + [f"metric.{d}" for d in DERIVED]
+    keys = ([f"metric.{m.name}" for m in METRICS + DERIVED]
             + [f"sector.{s}" for s in SECTORS] + [f"tier.{k}" for k in TIERS] + [f"type.{k}" for k in TYPES]
-            + [f"unit.{m.unit}" for m in METRICS] + [f"unit.{v[0]}" for v in DERIVED.values()])
+            + [f"unit.{m.unit}" for m in METRICS + DERIVED])
     for key in keys:
         zh, en = TEXT[key]
         assert zh and en and zh != en, key

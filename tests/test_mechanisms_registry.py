@@ -93,3 +93,44 @@ def test_the_ablation_batch_runs_every_registered_ablation():
     listed = [s for s in batch["scenarios"] if "ablations/" in s]
     assert "../shahe_plan.yaml" in batch["scenarios"]
     assert sorted(listed) == sorted(f"../ablations/no_{m.name}.yaml" for m in M.ABLATIONS)
+
+
+def test_counters_table_rows_and_labels_come_from_the_registry():
+    """What used to be kept by hand follows from the registry's outputs: the engines' counters, the kernel's
+    counter record, the rows of `sim run`'s table and the metric labels in both languages."""
+    import re
+
+    from sim.cli import _table_metrics
+    from sim.model.layout import COUNTER_DTYPE, KERNEL_COUNTERS
+    from sim.model.metrics import COUNTERS, METRICS
+    from sim.present.i18n import TEXT
+
+    declared = M.CORE_OUTPUTS + tuple(o for m in M.MECHANISMS for o in m.outputs)
+    assert [m.name for m in METRICS[:len(declared)]] == [m.name for m in declared]
+    assert len({m.name for m in METRICS}) == len(METRICS)
+    assert set(COUNTERS) == {m.name for m in declared if m.source in ("kernel", "engine")}
+    assert COUNTER_DTYPE.names == KERNEL_COUNTERS == tuple(m.name for m in declared if m.source == "kernel")
+    assert _table_metrics() == tuple(m.name for m in METRICS if m.table)
+    for m in METRICS:
+        assert TEXT[f"metric.{m.name}"] == (m.zh, m.en), m.name
+        assert m.source in ("tally", "kernel", "engine") and m.better in (None, "higher", "lower"), m.name
+    # the kernel adds to exactly the counters the registry declares as the kernel's (``k.NAME +=``)
+    kernel = (ROOT / "sim" / "model" / "kernel.py").read_text(encoding="utf-8")
+    engines = "".join((ROOT / "sim" / "model" / "engines" / f).read_text(encoding="utf-8")
+                      for f in ("fast_engine.py", "mesa_engine.py"))
+    counted = (set(re.findall(r"\bk\.(\w+) \+=", kernel))
+               | set(re.findall(r"\b(?:k|counters\[c\])\.(\w+) \+= 1", engines)))
+    assert counted == set(KERNEL_COUNTERS)
+
+
+def test_a_month_record_has_every_metric_in_the_registry_s_order():
+    import numpy as np
+
+    from sim.model.metrics import COUNTERS, METRICS, N_GROUPS, TALLY_COLUMNS, month_record
+
+    t = np.ones((N_GROUPS, len(TALLY_COLUMNS)))
+    totals, _ = month_record(t, dict.fromkeys(COUNTERS, 2), 10.0, 1.0)
+    assert list(totals) == [m.name for m in METRICS]
+    for m in METRICS:
+        if m.source != "tally":
+            assert type(totals[m.name]) is (int if m.integer else float), m.name

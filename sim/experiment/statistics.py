@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.model.metrics import METRICS
+from sim.model.metrics import METRICS, Metric
 
 __all__ = ["SUMMARY_MONTHS", "DERIVED", "UNITS", "per_rep", "rep_table", "group_reps", "add_derived",
            "interval", "describe", "paired", "compare", "bands", "bands_many"]
@@ -25,14 +25,15 @@ __all__ = ["SUMMARY_MONTHS", "DERIVED", "UNITS", "per_rep", "rep_table", "group_
 SUMMARY_MONTHS = 12
 """Summaries average the last 12 months of each replication."""
 
-DERIVED = {
-    "checks_per_merchant_year": ("checks/merchant/year", "higher",
-                                 "Spot checks a year per merchant (12 x checks a month / merchants)"),
-    "harm_per_merchant": ("CNY/merchant/month", "lower", "Consumer harm a month per merchant"),
-}
-"""Indicators computed from metrics, per replication: name -> (unit, better, meaning)."""
+DERIVED: tuple[Metric, ...] = (
+    Metric("checks_per_merchant_year", "checks/merchant/year", "年抽查覆盖率（次/户·年）", "Checks per merchant a year",
+           "Spot checks a year per merchant (12 x checks a month / merchants)", better="higher", source="derived"),
+    Metric("harm_per_merchant", "CNY/merchant/month", "户均消费者损害", "Consumer harm per merchant",
+           "Consumer harm a month per merchant", better="lower", source="derived"),
+)
+"""Indicators computed from metrics, per replication (:func:`add_derived`)."""
 
-UNITS = {m.name: m.unit for m in METRICS} | {k: v[0] for k, v in DERIVED.items()}
+UNITS = {m.name: m.unit for m in METRICS + DERIVED}
 """Unit of every metric and derived indicator."""
 
 

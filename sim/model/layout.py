@@ -24,6 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from sim.model.metrics import METRICS
 from sim.model.vocabulary import NEVER, ListState
 
 __all__ = ["STATE", "STATE_DTYPE", "MONTH", "MONTH_DTYPE", "PARAMETERS", "PARAMETER_DTYPE", "parameter_record",
@@ -246,12 +247,9 @@ STRATUM_FIELDS = (
 
 STRATUM_DTYPE = np.dtype([(n, np.float64) for n, _ in STRATUM_FIELDS], align=True)
 
-KERNEL_COUNTERS = (
-    "new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won", "repairs",
-    "commitments_signed", "false_commitments", "commitment_breaches", "objections", "records_overturned",
-    "association_sanctions", "association_expulsions", "wrongful_listings_stood", "exits",
-)
-"""Events the kernel counts, named as the metrics of :mod:`sim.model.metrics` (a count per month)."""
+KERNEL_COUNTERS = tuple(m.name for m in METRICS if m.source == "kernel")
+"""Events the kernel counts (a count per month): the metrics the registry declares with ``source="kernel"``
+(:data:`sim.model.metrics.METRICS`), by the same names."""
 
 COUNTER_DTYPE = np.dtype([(n, np.int64) for n in KERNEL_COUNTERS], align=True)
 

@@ -10,6 +10,9 @@ kept by hand:
   step, ``python -m sim.model.mechanisms`` rewrites them);
 * the docking test's mutations (each mechanism switched off in one engine only, :data:`MECHANISMS`);
 * the explorer's instrument levers (:func:`instrument_levers`);
+* the metrics (:data:`sim.model.metrics.METRICS`: :data:`CORE_OUTPUTS` and each mechanism's ``outputs``)
+  with their units, zh/en labels (the ``metric.*`` keys of :mod:`sim.present.i18n`), the counters the kernel and
+  the engines keep, and the rows ``sim run`` prints;
 * the clause table of the README (:func:`clause_table`) and the registry table of ``docs/ODD.md`` §4
   (:func:`mechanisms_table`), kept in step by the same test.
 """
@@ -19,8 +22,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Clause", "Mechanism", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
+__all__ = ["Metric", "Clause", "Mechanism", "CORE_OUTPUTS", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
            "instrument_levers", "clause_table", "mechanisms_table", "write_ablations"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An outcome of the model: ``name`` (the column of time series and summaries), ``unit``, its labels in
+    Chinese and English (``zh``, ``en``: what reports, figures and notebooks show), ``meaning``, which way
+    is ``better`` (``"higher"``, ``"lower"`` or ``None``), where it comes from (``source``: ``"tally"``,
+    computed from the month's tally by :func:`sim.model.metrics.month_record`; ``"kernel"``, an event the
+    merchant kernel counts, :data:`sim.model.layout.KERNEL_COUNTERS`; ``"engine"``, a count the engine
+    keeps), whether a counted value is an ``integer``, and whether ``sim run`` prints it (``table``)."""
+
+    name: str
+    unit: str
+    zh: str
+    en: str
+    meaning: str
+    better: str | None = None
+    source: str = "tally"
+    integer: bool = True
+    table: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,8 +66,8 @@ class Mechanism:
     Chinese and English, ``off`` (the scenario override that switches it off), ``levers`` (parameter paths
     a planner moves), ``ablation`` (the plan is shipped with an ablation without it, with ``description``
     and ``description_zh``), ``docking`` (the docking scenario where its absence from one engine is
-    detectable), and ``kind``: a plan ``instrument``, a ``procedure`` of the list machine or a
-    ``behaviour`` of merchants."""
+    detectable), ``kind``: a plan ``instrument``, a ``procedure`` of the list machine or a
+    ``behaviour`` of merchants, and ``outputs``: the metrics that show it (:class:`Metric`)."""
 
     name: str
     clause: str
@@ -58,6 +81,7 @@ class Mechanism:
     description_zh: str = ""
     docking: str = "shahe_plan"
     kind: str = "instrument"
+    outputs: tuple[Metric, ...] = ()
 
 
 CLAUSES: tuple[Clause, ...] = (
@@ -150,6 +174,36 @@ CLAUSES: tuple[Clause, ...] = (
 the clause's core mechanisms (the ablations of its instruments are added from :data:`MECHANISMS`)."""
 
 
+CORE_OUTPUTS: tuple[Metric, ...] = (
+    Metric('compliance_rate', 'share', '合规率', 'Compliance rate', 'Share of trading merchants that complied this month', better='higher', table=True),
+    Metric('violations', 'merchants/month', '违规市场主体数', 'Merchants violating', 'Merchants that violated', better='lower', table=True),
+    Metric('severe_violations', 'merchants/month', '严重违规市场主体数', 'Severe violations', 'Merchants that committed a severe violation', better='lower'),
+    Metric('inspections', 'checks/month', '双随机抽查次数', 'Spot checks', 'Spot checks made', table=True),
+    Metric('inspections_requested', 'checks/month', '按抽查比例和频次应查次数', 'Checks the sampling ratios ask for', 'Checks the sampling ratios asked for', source='engine', integer=False),
+    Metric('capacity_shortfall', 'checks/month', '执法力量不足未完成的抽查', 'Checks not made for lack of capacity', 'Requested checks not made for lack of capacity', better='lower', source='engine', integer=False, table=True),
+    Metric('hit_rate', 'share', '抽查命中率', 'Hit rate of checks', 'True detections per check', better='higher', table=True),
+    Metric('burden_on_compliant', 'checks/month', '对守法市场主体的抽查', 'Checks of compliant merchants', 'Checks of merchants that complied', better='lower', table=True),
+    Metric('detections', 'records/month', '查实违规', 'Violations found', 'Violations found by checks'),
+    Metric('false_positives', 'records/month', '错误记录', 'False records', 'Violations wrongly recorded against compliant merchants', better='lower'),
+    Metric('inspection_cost', 'CNY/month', '抽查成本', 'Inspection cost', 'Cost of the checks made', better='lower', table=True),
+    Metric('fines', 'CNY/month', '罚款', 'Fines', 'Fines imposed on recorded violations'),
+    Metric('consumer_harm', 'CNY/month', '消费者损害', 'Consumer harm', 'Harm to consumers from violations', better='lower', table=True),
+    Metric('blacklist_share', 'share', '黑名单占比', 'Blacklist share', 'Share of merchants on the blacklist', better='lower', table=True),
+    Metric('new_blacklistings', 'merchants/month', '新列入黑名单', 'New blacklistings', 'Merchants put on the blacklist', source='kernel'),
+    Metric('wrongful_listings', 'merchants/month', '错误列入名单', 'Wrongful listings', 'New listings resting on a false record', better='lower', source='kernel', table=True),
+    Metric('entries', 'merchants/month', '新设市场主体', 'Entries', 'New merchants admitted', source='engine'),
+    Metric('entries_refused', 'merchants/month', '事前信用审查拒绝', 'Entries refused by credit review', 'Applicants refused by ex-ante credit review', source='engine'),
+    Metric('exits', 'merchants/month', '退出市场', 'Exits', 'Merchants that left the market', source='kernel'),
+    Metric('merchants', 'merchants', '市场主体数', 'Merchants', 'Merchants in the population (trading or banned)'),
+    Metric('incentive_value', 'CNY/month', '红名单激励价值', 'Red-list incentive value', 'Value of red-list incentives: fast-track approvals, and credit insurance for foreign trade', source='engine', integer=False),
+    Metric('wrongly_listed', 'merchants', '因错误记录在名单中的市场主体', 'Merchants listed on a false record', 'Merchants on the key-attention list or blacklist on a false record (summed over months: months wrongly listed)', better='lower', table=True),
+    Metric('consumer_satisfaction', 'share', '消费满意度（守法商户消费占比）', 'Consumer satisfaction (spending at compliant merchants)', 'Share of consumer spending at merchants that complied', better='higher', table=True),
+    Metric('integrity_awareness', 'share', '诚信意识', 'Integrity awareness', 'Mean integrity norm of merchants (0-1)', better='higher', table=True),
+    Metric('full_process_share', 'share', '全过程信用监管覆盖率', 'Share under full-process credit supervision', 'Share of trading merchants under before-, in- and after-process credit supervision', better='higher', source='engine', integer=False, table=True),
+)
+"""Outcomes of the model as a whole (no single mechanism's), in the order reports show them."""
+
+
 def _off(block: str, **values) -> dict:
     """The override ``{"policy": {block: values}}`` (a dotted ``block`` nests)."""
     out: dict = values
@@ -162,28 +216,59 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("commitments", "2", "信用承诺", "credit commitments", _off("policy.commitments", enabled=False), "S25",
               levers=("policy.commitments.enabled", "policy.commitments.check_share"), ablation=True,
               description="The plan without credit commitments (notify-and-commit approvals and their spot checks).",
-              description_zh="实施方案，但不实行信用承诺（告知承诺审批及其抽查）。"),
+              description_zh="实施方案，但不实行信用承诺（告知承诺审批及其抽查）。",
+              outputs=(
+                  Metric('commitments_signed', 'commitments/month', '签署信用承诺', 'Credit commitments signed', 'Credit commitments signed for fast approval (clause 2)', source='kernel', table=True),
+                  Metric('false_commitments', 'commitments/month', '虚假信用承诺', 'False commitments', 'Commitments signed by applicants that do not meet the conditions', better='lower', source='kernel', table=True),
+                  Metric('commitment_breaches', 'commitments/month', '查实失信承诺', 'False commitments found', 'False commitments found by verification and recorded', source='kernel', table=True),
+                  Metric('approval_days_saved', 'days/month', '告知承诺节省审批天数', 'Approval days saved', 'Approval time saved by commitments', better='higher', source='engine', integer=False, table=True),
+              )),
     Mechanism("disclosure", "3", "处罚公示", "penalty disclosure", _off("policy.disclosure", enabled=False), "S26",
               levers=("policy.disclosure.enabled", "policy.disclosure.publication_months"), ablation=True,
               description="The plan without publication of penalties (list status and check results stay public).",
-              description_zh="实施方案，但不公示行政处罚（名单状态和抽查结果仍公示）。"),
+              description_zh="实施方案，但不公示行政处罚（名单状态和抽查结果仍公示）。",
+              outputs=(
+                  Metric('demand_lost_to_disclosure', 'CNY/month', '信用公示造成的营业额损失', 'Demand lost to disclosure', 'Revenue merchants lose through disclosure of blacklisting and penalties', table=True),
+              )),
     Mechanism("objections", "3", "异议处理", "objections", _off("policy.objections", enabled=False), "S27",
               levers=("policy.objections.enabled",), ablation=True,
               description="The plan without objection handling: wrong records stand unless a blacklist appeal "
                           "stops the listing.",
-              description_zh="实施方案，但不受理异议：错误记录一直保留，除非黑名单认定时申诉成功。"),
+              description_zh="实施方案，但不受理异议：错误记录一直保留，除非黑名单认定时申诉成功。",
+              outputs=(
+                  Metric('objections', 'objections/month', '异议处理申请', 'Objections', 'Objections to recorded information (clause 3)', source='kernel', table=True),
+                  Metric('records_overturned', 'records/month', '异议更正的错误记录', 'Records overturned on objection', 'Wrong records removed after an objection', source='kernel', table=True),
+                  Metric('wrongful_listings_stood', 'merchants/month', '错误列入名单未经纠正而期满或修复退出', 'Wrongful listings that stood', 'Listings on a false record that ended by expiry or repair, not by an objection', better='lower', source='kernel', table=True),
+              )),
     Mechanism("false_records", "4", "错误记录", "false records",
               _off("policy.inspection", false_positive_rate=0.0), "S15", kind="procedure"),
-    Mechanism("red_list", "5", "红名单", "red list", _off("policy.lists.red", enabled=False), "S19", kind="procedure"),
+    Mechanism("red_list", "5", "红名单", "red list", _off("policy.lists.red", enabled=False), "S19", kind="procedure",
+              outputs=(
+                  Metric('red_list_share', 'share', '红名单占比', 'Red list share', 'Share of merchants on the red list', better='higher', table=True),
+              )),
     Mechanism("key_attention", "5", "重点关注名单", "key-attention list",
-              _off("policy.lists.key_attention", enabled=False), "S18", kind="procedure"),
+              _off("policy.lists.key_attention", enabled=False), "S18", kind="procedure",
+              outputs=(
+                  Metric('key_attention_share', 'share', '重点关注对象名单占比', 'Key-attention list share', 'Share of merchants on the key-attention list', better='lower', table=True),
+                  Metric('new_key_listings', 'merchants/month', '新列入重点关注对象名单', 'New key-attention listings', 'Merchants put on the key-attention list', source='kernel'),
+              )),
     Mechanism("repair", "5", "信用修复", "credit repair", _off("policy.lists.repair", enabled=False), "S21",
-              kind="procedure"),
-    Mechanism("appeals", "5", "申诉", "appeals", {"behaviour": {"appeal_propensity": 0.0}}, "S17", kind="procedure"),
+              kind="procedure",
+              outputs=(
+                  Metric('repairs', 'merchants/month', '信用修复', 'Credit repairs', 'Early list exits by credit repair', source='kernel'),
+              )),
+    Mechanism("appeals", "5", "申诉", "appeals", {"behaviour": {"appeal_propensity": 0.0}}, "S17", kind="procedure",
+              outputs=(
+                  Metric('appeals', 'appeals/month', '异议申诉', 'Appeals', 'Appeals against blacklist recognition', source='kernel'),
+                  Metric('appeals_won', 'appeals/month', '申诉成功', 'Appeals won', 'Appeals that stopped a listing', source='kernel'),
+              )),
     Mechanism("campaign", "6", "专项整治", "special campaign", _off("policy.campaign", enabled=False), "S28",
               levers=("policy.campaign.enabled", "policy.campaign.check_factor"), ablation=True,
               description="The plan without the yearly special campaign in refined oil.",
-              description_zh="实施方案，但不开展成品油流通年度专项整治。", docking="stress_procedure"),
+              description_zh="实施方案，但不开展成品油流通年度专项整治。", docking="stress_procedure",
+              outputs=(
+                  Metric('campaign_inspections', 'checks/month', '专项整治抽查次数', 'Checks in a special campaign', "Spot checks of merchants in a special campaign's sector (clause 6)", source='engine', table=True),
+              )),
     Mechanism("ecommerce", "7", "电子商务信用档案", "e-commerce archives", _off("policy.ecommerce", enabled=False), "S29",
               levers=("policy.ecommerce.enabled",), ablation=True,
               description="The plan without platform credit archives, product traceability and integrity pledges "
@@ -193,11 +278,20 @@ MECHANISMS: tuple[Mechanism, ...] = (
               _off("policy.credit_consumption", enabled=False), "S30",
               levers=("policy.credit_consumption.enabled",), ablation=True,
               description="The plan without credit consumption (the tier bonus of credit instead of deposits).",
-              description_zh="实施方案，但无信用消费（以信用代替押金带来的需求加成）。"),
+              description_zh="实施方案，但无信用消费（以信用代替押金带来的需求加成）。",
+              outputs=(
+                  Metric('credit_demand', 'CNY/month', '信用带来的营业额', 'Demand earned by good credit', 'Revenue good credit earns (red-list bonus, credit consumption)', table=True),
+              )),
     Mechanism("associations", "9", "行业自律", "associations", _off("policy.associations", enabled=False), "S31",
               levers=("policy.associations.enabled", "policy.associations.detection_probability"), ablation=True,
               description="The plan without industry self-discipline (association monitoring and sanctions).",
-              description_zh="实施方案，但无行业自律（行业协会的监督和惩戒）。"),
+              description_zh="实施方案，但无行业自律（行业协会的监督和惩戒）。",
+              outputs=(
+                  Metric('association_members', 'merchants', '行业协会会员数', 'Association members', 'Merchants in an industry association', table=True),
+                  Metric('association_sanctions', 'sanctions/month', '行业协会惩戒', 'Association sanctions', 'Sanctions industry associations impose on members (clause 9)', source='kernel', table=True),
+                  Metric('association_expulsions', 'merchants/month', '行业协会拒绝会员', 'Association expulsions', 'Members refused further membership', source='kernel'),
+                  Metric('association_cost', 'CNY/month', '行业自律成本', 'Association cost', "Associations' cost of archives and monitoring"),
+              )),
     Mechanism("trade", "10-12", "外贸信用激励", "trade incentives", _off("policy.trade", enabled=False), "S32",
               levers=("policy.trade.enabled",), ablation=True,
               description="The plan without trade incentives (credit insurance, trusted counterparties) and "
@@ -298,14 +392,15 @@ def _override_text(d: dict, prefix: str = "") -> str:
 
 
 def mechanisms_table() -> str:
-    """The ODD's table of the registry (Markdown): each mechanism, its clause, what switches it off, its rule
-    and its ablation."""
-    rows = ["| `--without` | clause | mechanism | 机制 | kind | switched off by | rule | ablation |",
-            "|---|---|---|---|---|---|---|---|"]
+    """The ODD's table of the registry (Markdown): each mechanism, its clause, what switches it off, its rule,
+    its outputs and its ablation."""
+    rows = ["| `--without` | clause | mechanism | 机制 | kind | switched off by | rule | outputs | ablation |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for m in MECHANISMS:
         ablation = f"`scenarios/ablations/no_{m.name}.yaml`" if m.ablation else "—"
+        outputs = ", ".join(f"`{o.name}`" for o in m.outputs) or "—"
         rows.append(f"| `{m.name}` | {m.clause} | {m.en} | {m.zh} | {m.kind} | `{_override_text(m.off)}` | {m.odd} | "
-                    f"{ablation} |")
+                    f"{outputs} | {ablation} |")
     return "\n".join(rows) + "\n"
 
 

@@ -9,10 +9,9 @@ Either way a metric is defined once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from sim.model.mechanisms import CORE_OUTPUTS, MECHANISMS, Metric
 from sim.model.rules import BLACK, KEY, RED
 from sim.model.schema import SECTORS, TIERS, TYPES
 
@@ -20,83 +19,22 @@ __all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_COUNTS", "GROUP_METRICS", "BR
            "SUM_COLUMNS", "GROUP_OFFSETS", "N_GROUPS", "tally", "month_record"]
 
 
-@dataclass(frozen=True)
-class Metric:
-    """A named outcome: unit, meaning and direction (``higher``/``lower`` is better, or ``None``)."""
+_TYPE_ZH = {"honest": "诚信型", "strategic": "策略型", "defiant": "对抗型", "careless": "疏忽型"}
 
-    name: str
-    unit: str
-    meaning: str
-    better: str | None = None
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric("compliance_rate", "share", "Share of trading merchants that complied this month", "higher"),
-    Metric("violations", "merchants/month", "Merchants that violated", "lower"),
-    Metric("severe_violations", "merchants/month", "Merchants that committed a severe violation", "lower"),
-    Metric("inspections", "checks/month", "Spot checks made", None),
-    Metric("inspections_requested", "checks/month", "Checks the sampling ratios asked for", None),
-    Metric("capacity_shortfall", "checks/month", "Requested checks not made for lack of capacity", "lower"),
-    Metric("hit_rate", "share", "True detections per check", "higher"),
-    Metric("burden_on_compliant", "checks/month", "Checks of merchants that complied", "lower"),
-    Metric("detections", "records/month", "Violations found by checks", None),
-    Metric("false_positives", "records/month", "Violations wrongly recorded against compliant merchants", "lower"),
-    Metric("inspection_cost", "CNY/month", "Cost of the checks made", "lower"),
-    Metric("fines", "CNY/month", "Fines imposed on recorded violations", None),
-    Metric("consumer_harm", "CNY/month", "Harm to consumers from violations", "lower"),
-    Metric("red_list_share", "share", "Share of merchants on the red list", "higher"),
-    Metric("key_attention_share", "share", "Share of merchants on the key-attention list", "lower"),
-    Metric("blacklist_share", "share", "Share of merchants on the blacklist", "lower"),
-    Metric("new_blacklistings", "merchants/month", "Merchants put on the blacklist", None),
-    Metric("new_key_listings", "merchants/month", "Merchants put on the key-attention list", None),
-    Metric("wrongful_listings", "merchants/month", "New listings resting on a false record", "lower"),
-    Metric("appeals", "appeals/month", "Appeals against blacklist recognition", None),
-    Metric("appeals_won", "appeals/month", "Appeals that stopped a listing", None),
-    Metric("repairs", "merchants/month", "Early list exits by credit repair", None),
-    Metric("entries", "merchants/month", "New merchants admitted", None),
-    Metric("entries_refused", "merchants/month", "Applicants refused by ex-ante credit review", None),
-    Metric("exits", "merchants/month", "Merchants that left the market", None),
-    Metric("merchants", "merchants", "Merchants in the population (trading or banned)", None),
-    Metric("incentive_value", "CNY/month",
-           "Value of red-list incentives: fast-track approvals, and credit insurance for foreign trade", None),
-    Metric("commitments_signed", "commitments/month", "Credit commitments signed for fast approval (clause 2)", None),
-    Metric("false_commitments", "commitments/month", "Commitments signed by applicants that do not meet the conditions",
-           "lower"),
-    Metric("commitment_breaches", "commitments/month", "False commitments found by verification and recorded", None),
-    Metric("approval_days_saved", "days/month", "Approval time saved by commitments", "higher"),
-    Metric("objections", "objections/month", "Objections to recorded information (clause 3)", None),
-    Metric("records_overturned", "records/month", "Wrong records removed after an objection", None),
-    Metric("wrongly_listed", "merchants",
-           "Merchants on the key-attention list or blacklist on a false record (summed over months: months wrongly "
-           "listed)", "lower"),
-    Metric("wrongful_listings_stood", "merchants/month",
-           "Listings on a false record that ended by expiry or repair, not by an objection", "lower"),
-    Metric("demand_lost_to_disclosure", "CNY/month",
-           "Revenue merchants lose through disclosure of blacklisting and penalties", None),
-    Metric("credit_demand", "CNY/month", "Revenue good credit earns (red-list bonus, credit consumption)", None),
-    Metric("association_sanctions", "sanctions/month", "Sanctions industry associations impose on members (clause 9)",
-           None),
-    Metric("association_expulsions", "merchants/month", "Members refused further membership", None),
-    Metric("association_members", "merchants", "Merchants in an industry association", None),
-    Metric("association_cost", "CNY/month", "Associations' cost of archives and monitoring", None),
-    Metric("consumer_satisfaction", "share", "Share of consumer spending at merchants that complied", "higher"),
-    Metric("integrity_awareness", "share", "Mean integrity norm of merchants (0-1)", "higher"),
-    Metric("campaign_inspections", "checks/month", "Spot checks of merchants in a special campaign's sector (clause 6)",
-           None),
-    Metric("full_process_share", "share",
-           "Share of trading merchants under before-, in- and after-process credit supervision", "higher"),
+METRICS: tuple[Metric, ...] = CORE_OUTPUTS + tuple(o for m in MECHANISMS for o in m.outputs) + tuple(
+    Metric(f"tier_share_{t}", "share", f"{t}级占比", f"Tier {t} share", f"Share of merchants in tier {t}")
+    for t in TIERS
 ) + tuple(
-    Metric(f"tier_share_{t}", "share", f"Share of merchants in tier {t}", None) for t in TIERS
-) + tuple(
-    Metric(f"compliance_rate_{t}", "share", f"Compliance of trading {t} merchants", "higher") for t in TYPES
+    Metric(f"compliance_rate_{t}", "share", f"{_TYPE_ZH[t]}合规率", f"Compliance of {t} merchants",
+           f"Compliance of trading {t} merchants", better="higher")
+    for t in TYPES
 )
+"""Every outcome, declared in the mechanism registry (:mod:`sim.model.mechanisms`): the model's own
+outcomes, each mechanism's outputs in the registry's order, then tier shares and compliance by type."""
 
-COUNTERS = ("inspections_requested", "capacity_shortfall", "new_blacklistings", "new_key_listings",
-            "wrongful_listings", "appeals", "appeals_won", "repairs", "entries", "entries_refused", "exits",
-            "incentive_value", "commitments_signed", "false_commitments", "commitment_breaches", "approval_days_saved",
-            "objections", "records_overturned", "association_sanctions", "association_expulsions",
-            "full_process_share", "campaign_inspections", "wrongful_listings_stood")
-"""Counts an engine keeps for each month besides the tally (see :func:`month_record`)."""
+COUNTERS = tuple(m.name for m in METRICS if m.source != "tally")
+"""Counts an engine keeps for each month besides the tally (see :func:`month_record`): the kernel's events
+and the engine's own counts."""
 
 GROUP_COUNTS = ("merchants", "operating", "violations", "inspections", "burden_on_compliant",
                 "detections", "consumer_harm", "red", "key_attention", "blacklist")
@@ -162,6 +100,9 @@ def tally(m: dict) -> np.ndarray:
     return out
 
 
+_COUNTED = tuple(m for m in METRICS if m.source != "tally")
+
+
 def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den > 0 else float("nan")
 
@@ -175,15 +116,9 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     t : array (N_GROUPS, len(TALLY_COLUMNS))
         The month's tally (:func:`tally`).
     counters : dict
-        Engine counts of the month: ``inspections_requested``, ``capacity_shortfall`` (expected
-        requested checks not made: requested x (1 - capacity scale)),
-        ``new_blacklistings``, ``new_key_listings``, ``wrongful_listings``,
-        ``appeals``, ``appeals_won``, ``repairs``, ``entries``,
-        ``entries_refused``, ``exits``, ``incentive_value``, ``commitments_signed``,
-        ``false_commitments``, ``commitment_breaches``, ``approval_days_saved``, ``objections``,
-        ``records_overturned``, ``association_sanctions``, ``association_expulsions``,
-        ``full_process_share``, ``campaign_inspections``, ``wrongful_listings_stood`` (see :data:`METRICS`
-        for units).
+        The month's counts, one per name in :data:`COUNTERS` (the metrics whose ``source`` is the kernel or
+        the engine; units in :data:`METRICS`), e.g. ``capacity_shortfall``: expected requested checks not
+        made, requested x (1 - capacity scale).
     cost_per_check : float
         CNY per check.
     cost_per_member : float
@@ -202,13 +137,12 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     n = int(round(s["merchants"]))
     inspections = int(round(s["inspections"]))
     detections = int(round(s["detections"]))
+    members = int(round(s["members"]))
     totals = {
         "compliance_rate": _ratio(s["compliant"], s["operating"]),
         "violations": int(round(s["violations"])),
         "severe_violations": int(round(s["severe_violations"])),
         "inspections": inspections,
-        "inspections_requested": float(counters["inspections_requested"]),
-        "capacity_shortfall": float(counters["capacity_shortfall"]),
         "hit_rate": _ratio(detections, inspections),
         "burden_on_compliant": int(round(s["burden_on_compliant"])),
         "detections": detections,
@@ -219,24 +153,17 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
         "red_list_share": _ratio(s["red"], n),
         "key_attention_share": _ratio(s["key_attention"], n),
         "blacklist_share": _ratio(s["blacklist"], n),
+        "merchants": n,
+        "wrongly_listed": int(round(s["wrongly_listed"])),
+        "demand_lost_to_disclosure": float(s["demand_lost"]),
+        "credit_demand": float(s["credit_demand"]),
+        "association_members": members,
+        "association_cost": members * cost_per_member,
+        "consumer_satisfaction": _ratio(s["revenue_compliant"], s["revenue"]),
+        "integrity_awareness": _ratio(s["norm"], n),
     }
-    for k in ("new_blacklistings", "new_key_listings", "wrongful_listings", "appeals", "appeals_won",
-              "repairs", "entries", "entries_refused", "exits", "commitments_signed", "false_commitments",
-              "commitment_breaches", "objections", "records_overturned", "association_sanctions",
-              "association_expulsions", "campaign_inspections", "wrongful_listings_stood"):
-        totals[k] = int(counters[k])
-    totals["merchants"] = n
-    totals["incentive_value"] = float(counters["incentive_value"])
-    totals["approval_days_saved"] = float(counters["approval_days_saved"])
-    totals["wrongly_listed"] = int(round(s["wrongly_listed"]))
-    totals["demand_lost_to_disclosure"] = float(s["demand_lost"])
-    totals["credit_demand"] = float(s["credit_demand"])
-    members = int(round(s["members"]))
-    totals["association_members"] = members
-    totals["association_cost"] = members * cost_per_member
-    totals["consumer_satisfaction"] = _ratio(s["revenue_compliant"], s["revenue"])
-    totals["integrity_awareness"] = _ratio(s["norm"], n)
-    totals["full_process_share"] = float(counters["full_process_share"])
+    for m in _COUNTED:
+        totals[m.name] = int(counters[m.name]) if m.integer else float(counters[m.name])
     o = GROUP_OFFSETS["tier"]
     for i, tier in enumerate(TIERS):
         g = dict(zip(TALLY_COLUMNS, t[o + i]))
@@ -245,6 +172,7 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     for i, typ in enumerate(TYPES):
         g = dict(zip(TALLY_COLUMNS, t[o + i]))
         totals[f"compliance_rate_{typ}"] = _ratio(g["compliant"], g["operating"])
+    totals = {m.name: totals[m.name] for m in METRICS}  # in the registry's order
 
     groups: list[dict] = []
     for by, names in BREAKDOWNS.items():

@@ -2,7 +2,8 @@
 
 Every label a reader sees (metric names, units, sectors, tiers, behavioural types, headings, table
 headers, axis labels, legend entries and the sentences of the generated summary) is looked up here
-by a key, in the chosen language. The Chinese terms are those of the glossary of the seed brief
+by a key, in the chosen language (a metric's labels are declared with it in the mechanism registry,
+:mod:`sim.model.mechanisms`). The Chinese terms are those of the glossary of the seed brief
 (``../shared/seed/BRIEF.md``): 市场主体, 双随机、一公开, 抽查比例和频次, 红名单, 重点关注对象名单,
 黑名单, 联合奖惩, 信用修复, 异议申诉, ...
 
@@ -13,6 +14,8 @@ Sentence templates use ``str.format`` fields; both languages of a template name 
 from __future__ import annotations
 
 from sim.errors import InputError, Problem
+from sim.experiment.statistics import DERIVED
+from sim.model.metrics import METRICS
 
 __all__ = ["LANGS", "TEXT", "t", "check_lang"]
 
@@ -20,63 +23,8 @@ LANGS = ("zh", "en")
 """Report languages: Chinese (the default for the bureau) and English."""
 
 TEXT: dict[str, tuple[str, str]] = {
-    # --- metrics (sim.model.metrics.METRICS) -----------------------------------------------------------------
-    "metric.compliance_rate": ("合规率", "Compliance rate"),
-    "metric.violations": ("违规市场主体数", "Merchants violating"),
-    "metric.severe_violations": ("严重违规市场主体数", "Severe violations"),
-    "metric.inspections": ("双随机抽查次数", "Spot checks"),
-    "metric.inspections_requested": ("按抽查比例和频次应查次数", "Checks the sampling ratios ask for"),
-    "metric.capacity_shortfall": ("执法力量不足未完成的抽查", "Checks not made for lack of capacity"),
-    "metric.hit_rate": ("抽查命中率", "Hit rate of checks"),
-    "metric.burden_on_compliant": ("对守法市场主体的抽查", "Checks of compliant merchants"),
-    "metric.detections": ("查实违规", "Violations found"),
-    "metric.false_positives": ("错误记录", "False records"),
-    "metric.inspection_cost": ("抽查成本", "Inspection cost"),
-    "metric.fines": ("罚款", "Fines"),
-    "metric.consumer_harm": ("消费者损害", "Consumer harm"),
-    "metric.red_list_share": ("红名单占比", "Red list share"),
-    "metric.key_attention_share": ("重点关注对象名单占比", "Key-attention list share"),
-    "metric.blacklist_share": ("黑名单占比", "Blacklist share"),
-    "metric.new_blacklistings": ("新列入黑名单", "New blacklistings"),
-    "metric.new_key_listings": ("新列入重点关注对象名单", "New key-attention listings"),
-    "metric.wrongful_listings": ("错误列入名单", "Wrongful listings"),
-    "metric.appeals": ("异议申诉", "Appeals"),
-    "metric.appeals_won": ("申诉成功", "Appeals won"),
-    "metric.repairs": ("信用修复", "Credit repairs"),
-    "metric.entries": ("新设市场主体", "Entries"),
-    "metric.entries_refused": ("事前信用审查拒绝", "Entries refused by credit review"),
-    "metric.exits": ("退出市场", "Exits"),
-    "metric.merchants": ("市场主体数", "Merchants"),
-    "metric.incentive_value": ("红名单激励价值", "Red-list incentive value"),
-    "metric.tier_share_A": ("A级占比", "Tier A share"),
-    "metric.tier_share_B": ("B级占比", "Tier B share"),
-    "metric.tier_share_C": ("C级占比", "Tier C share"),
-    "metric.tier_share_D": ("D级占比", "Tier D share"),
-    "metric.compliance_rate_honest": ("诚信型合规率", "Compliance of honest merchants"),
-    "metric.compliance_rate_strategic": ("策略型合规率", "Compliance of strategic merchants"),
-    "metric.compliance_rate_defiant": ("对抗型合规率", "Compliance of defiant merchants"),
-    "metric.compliance_rate_careless": ("疏忽型合规率", "Compliance of careless merchants"),
-    "metric.commitments_signed": ("签署信用承诺", "Credit commitments signed"),
-    "metric.false_commitments": ("虚假信用承诺", "False commitments"),
-    "metric.commitment_breaches": ("查实失信承诺", "False commitments found"),
-    "metric.approval_days_saved": ("告知承诺节省审批天数", "Approval days saved"),
-    "metric.objections": ("异议处理申请", "Objections"),
-    "metric.records_overturned": ("异议更正的错误记录", "Records overturned on objection"),
-    "metric.wrongly_listed": ("因错误记录在名单中的市场主体", "Merchants listed on a false record"),
-    "metric.wrongful_listings_stood": ("错误列入名单未经纠正而期满或修复退出", "Wrongful listings that stood"),
-    "metric.demand_lost_to_disclosure": ("信用公示造成的营业额损失", "Demand lost to disclosure"),
-    "metric.credit_demand": ("信用带来的营业额", "Demand earned by good credit"),
-    "metric.association_sanctions": ("行业协会惩戒", "Association sanctions"),
-    "metric.association_expulsions": ("行业协会拒绝会员", "Association expulsions"),
-    "metric.association_members": ("行业协会会员数", "Association members"),
-    "metric.association_cost": ("行业自律成本", "Association cost"),
-    "metric.consumer_satisfaction": ("消费满意度（守法商户消费占比）", "Consumer satisfaction (spending at compliant merchants)"),
-    "metric.integrity_awareness": ("诚信意识", "Integrity awareness"),
-    "metric.campaign_inspections": ("专项整治抽查次数", "Checks in a special campaign"),
-    "metric.full_process_share": ("全过程信用监管覆盖率", "Share under full-process credit supervision"),
-    # derived indicators (sim.analysis.DERIVED)
-    "metric.checks_per_merchant_year": ("年抽查覆盖率（次/户·年）", "Checks per merchant a year"),
-    "metric.harm_per_merchant": ("户均消费者损害", "Consumer harm per merchant"),
+    # --- metrics: their labels come from the mechanism registry (sim.model.metrics.METRICS) and the derived
+    # indicators (sim.experiment.statistics.DERIVED), added below -------------------------------------------
     # --- units -------------------------------------------------------------------------------------------
     "unit.share": ("比例", "share"),
     "unit.merchants/month": ("户/月", "merchants/month"),
@@ -216,6 +164,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "explore.running": ("计算中……", "running..."),
     "explore.seconds": ("用时{seconds:.2f}秒", "{seconds:.2f} s"),
 }
+TEXT |= {f"metric.{m.name}": (m.zh, m.en) for m in METRICS + DERIVED}
 
 
 def t(key: str, lang: str, **fields: object) -> str:
