@@ -24,6 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from sim.model.mechanisms import MECHANISMS
 from sim.model.metrics import METRICS
 from sim.model.vocabulary import NEVER, ListState
 
@@ -31,7 +32,7 @@ __all__ = ["STATE", "STATE_DTYPE", "MONTH", "MONTH_DTYPE", "PARAMETERS", "PARAME
            "SECTOR_FIELDS", "SECTOR_DTYPE", "TIER_FIELDS", "TIER_DTYPE", "STRATUM_FIELDS", "STRATUM_DTYPE",
            "KERNEL_COUNTERS", "COUNTER_DTYPE", "World", "as_namespace", "rows_as_namespaces"]
 
-STATE = (
+_CORE_STATE = (
     # (name, dtype, initial value for a new merchant or None when drawn / set by the engine, meaning)
     ("revenue", np.float32, None, "base revenue, CNY/month (drawn, fixed)"),
     ("score", np.float32, None, "credit score, points 0-100"),
@@ -59,10 +60,13 @@ STATE = (
     ("wrong_list", np.bool_, False, "on the key-attention list or blacklist because of a false record"),
     ("new", np.bool_, True, "entered this month: no norm update is owed for last month (fast engine)"),
 )
-"""One merchant's state. Months are int16 (scenarios run at most 600 months)."""
+
+STATE = _CORE_STATE + tuple(row for m in MECHANISMS for row in m.state)
+"""One merchant's state: the core fields, then those the registry's mechanisms declare
+(:attr:`sim.model.mechanisms.Mechanism.state`). Months are int16 (scenarios run at most 600 months)."""
 
 STATE_DTYPE = np.dtype([(n, dt) for n, dt, _, _ in STATE], align=True)
-"""The fast engine's state record (48 bytes)."""
+"""The fast engine's state record (``STATE_DTYPE.itemsize`` bytes a merchant)."""
 
 MONTH = (
     ("stratum", np.int64, "inspection stratum this month (set by the engine before deciding)"),
@@ -86,7 +90,7 @@ MONTH = (
 
 MONTH_DTYPE = np.dtype([(n, dt) for n, dt, _ in MONTH], align=True)
 
-PARAMETERS = (
+_CORE_PARAMETERS = (
     # (name, dtype, value from a compiled scenario p (sim.model.params.Params), meaning and unit)
     ("fine_multiple", np.float64, lambda p: p.scenario.policy.penalties.fine_multiple, "fine, multiples of gain"),
     ("joint_multiplier", np.float64, lambda p: p.scenario.policy.incentives.joint_punishment_multiplier,
@@ -206,7 +210,10 @@ PARAMETERS = (
     ("initial_p_hat", np.float64, lambda p: p.scenario.behaviour.learning.initial_perceived_detection,
      "an entrant's perceived monthly detection, 0-1"),
 )
-"""The kernel's scalar parameters with their sources; ``derived`` ones are computed here, once."""
+
+PARAMETERS = _CORE_PARAMETERS + tuple(row for m in MECHANISMS for row in m.parameters)
+"""The kernel's scalar parameters with their sources (the core ones, then those the registry's mechanisms
+declare, :attr:`sim.model.mechanisms.Mechanism.parameters`); ``derived`` ones are computed here, once."""
 
 PARAMETER_DTYPE = np.dtype([(n, dt) for n, dt, _, _ in PARAMETERS], align=True)
 

@@ -67,7 +67,10 @@ class Mechanism:
     a planner moves), ``ablation`` (the plan is shipped with an ablation without it, with ``description``
     and ``description_zh``), ``docking`` (the docking scenario where its absence from one engine is
     detectable), ``kind``: a plan ``instrument``, a ``procedure`` of the list machine or a
-    ``behaviour`` of merchants, and ``outputs``: the metrics that show it (:class:`Metric`)."""
+    ``behaviour`` of merchants, ``outputs``: the metrics that show it (:class:`Metric`), and the fields it
+    adds to the merchant's state (``state``, rows as :data:`sim.model.layout.STATE`: name, numpy dtype,
+    initial value, meaning) and to the kernel's parameter record (``parameters``, rows as
+    :data:`sim.model.layout.PARAMETERS`: name, numpy dtype, value from a compiled scenario, meaning)."""
 
     name: str
     clause: str
@@ -82,6 +85,8 @@ class Mechanism:
     docking: str = "shahe_plan"
     kind: str = "instrument"
     outputs: tuple[Metric, ...] = ()
+    state: tuple = ()
+    parameters: tuple = ()
 
 
 CLAUSES: tuple[Clause, ...] = (
@@ -328,8 +333,10 @@ def without(data: dict, names: list[str]) -> dict:
 
 
 def _flow(d: dict) -> str:
-    """``{enabled: false}`` as a scenario file writes a one-level override."""
+    """``{enabled: false}`` (or ``{lists: {enabled: false}}``) as a scenario file writes an override."""
     def val(v):
+        if isinstance(v, dict):
+            return _flow(v)
         return "false" if v is False else "true" if v is True else repr(v) if isinstance(v, str) else str(v)
     return "{" + ", ".join(f"{k}: {val(v)}" for k, v in d.items()) + "}"
 

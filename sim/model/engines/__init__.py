@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sim.model.layout import STATE_DTYPE
+
 __all__ = ["ENGINES", "CHOICES", "AUTO_FAST_ABOVE", "BYTES_PER_MERCHANT", "resolve_engine", "get_engine",
            "available_memory", "check_fits"]
 
@@ -27,10 +29,10 @@ AUTO_FAST_ABOVE = 1000
 60 months takes about 2 seconds; at 2,000 and beyond the fast engine is 20-100x quicker)."""
 
 
-BYTES_PER_MERCHANT = {"mesa": 2500, "fast": 56}
+BYTES_PER_MERCHANT = {"mesa": 2500, "fast": STATE_DTYPE.itemsize + 8}
 """Memory a run needs per merchant (bytes), for planning: measured peak growth per merchant in
-``benchmarks/bench_engines.py`` (Mesa about 2.2 KB; fast: 48 B of state, the record of
-:data:`sim.model.layout.STATE_DTYPE`, plus per-chunk counts and growth), rounded up."""
+``benchmarks/bench_engines.py`` (Mesa about 2.2 KB; fast: the state record,
+:data:`sim.model.layout.STATE_DTYPE`, plus 8 B of per-chunk counts and growth), rounded up."""
 
 
 def resolve_engine(name: str, merchants: int) -> str:
