@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REPS ?= 10
 SEED ?= 0
 
-.PHONY: demo report lab test env sysdeps bench lint clean
+.PHONY: demo report lab test env sysdeps bench lint generated clean
 
 # Find a Python >= 3.12: pyenv's 3.12 (selected by .python-version), python3.12, python3.13, or python3.
 PYTHON ?= $(shell for p in python3.12 python3.13 python3; do \
@@ -65,6 +65,11 @@ bench: env
 
 lint: env
 	$(BIN)/ruff check sim tests benchmarks
+
+# Rewrite every generated file (ablations and their batch, the README's and ODD's registry tables,
+# docs/PARAMETERS.md) after changing the mechanism registry or the schema; tests keep them in step.
+generated: env
+	$(BIN)/python -m sim.present.generated
 
 clean:
 	rm -rf $(VENV) reports/runs .pytest_cache

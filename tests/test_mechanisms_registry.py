@@ -21,7 +21,7 @@ def test_ablation_files_are_the_registry_s():
     assert [p.stem for p in files] == sorted(f"no_{m.name}" for m in M.ABLATIONS)
     for m in M.ABLATIONS:
         assert (SCENARIOS / "ablations" / f"no_{m.name}.yaml").read_text() == M.ablation_yaml(m), \
-            f"run python -m sim.model.mechanisms to regenerate no_{m.name}.yaml"
+            f"run python -m sim.present.generated to regenerate no_{m.name}.yaml"
 
 
 @pytest.mark.parametrize("m", M.ABLATIONS, ids=[m.name for m in M.ABLATIONS])
@@ -68,7 +68,7 @@ def test_explorer_levers_and_references_exist():
 
 def test_readme_clause_table_is_generated():
     assert M.clause_table() in (ROOT / "README.md").read_text(), \
-        "the README's clause table differs from sim.model.mechanisms.clause_table(); paste the new one"
+        "the README's clause table differs from the registry's: run python -m sim.present.generated"
 
 
 def test_names_are_unique_slugs():
@@ -82,7 +82,7 @@ def test_names_are_unique_slugs():
 
 def test_odd_registry_table_is_generated():
     assert M.mechanisms_table() in (ROOT / "docs" / "ODD.md").read_text(), \
-        "docs/ODD.md §4 differs from sim.model.mechanisms.mechanisms_table(); paste the new one"
+        "docs/ODD.md §4 differs from the registry's table: run python -m sim.present.generated"
 
 
 def test_the_ablation_batch_runs_every_registered_ablation():
@@ -93,6 +93,8 @@ def test_the_ablation_batch_runs_every_registered_ablation():
     listed = [s for s in batch["scenarios"] if "ablations/" in s]
     assert "../shahe_plan.yaml" in batch["scenarios"]
     assert sorted(listed) == sorted(f"../ablations/no_{m.name}.yaml" for m in M.ABLATIONS)
+    assert (SCENARIOS / "batches" / "ablations.yaml").read_text() == M.ablation_batch_yaml(), \
+        "run python -m sim.present.generated to regenerate scenarios/batches/ablations.yaml"
 
 
 def test_counters_table_rows_and_labels_come_from_the_registry():
@@ -134,3 +136,24 @@ def test_a_month_record_has_every_metric_in_the_registry_s_order():
     for m in METRICS:
         if m.source != "tally":
             assert type(totals[m.name]) is (int if m.integer else float), m.name
+
+
+def test_the_generator_rewrites_every_generated_file_as_shipped(tmp_path):
+    """``python -m sim.present.generated`` on a copy of the project changes nothing: every generated file (ablations,
+    their batch, the README's and the ODD's tables, docs/PARAMETERS.md) is as shipped, and a stale table is replaced
+    whole, leaving the text around it alone."""
+    import shutil
+
+    from sim.present.generated import replace_table, write_all
+
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    (tmp_path / "docs").mkdir()
+    for rel in ("README.md", "docs/ODD.md", "docs/PARAMETERS.md"):
+        shutil.copy(ROOT / rel, tmp_path / rel)
+    written = write_all(tmp_path)
+    assert len(written) == len(M.ABLATIONS) + 4
+    for p in written:
+        assert p.read_bytes() == (ROOT / p.relative_to(tmp_path)).read_bytes(), p
+    table = M.mechanisms_table()
+    stale = "before\n\n" + table.replace("S25", "S99") + "| `extra` | row |\n\nafter\n"
+    assert replace_table(stale, table) == "before\n\n" + table + "\nafter\n"

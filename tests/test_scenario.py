@@ -133,7 +133,7 @@ def test_parameter_reference_is_in_step_with_the_schema():
 
     from .conftest import ROOT
     assert (ROOT / "docs" / "PARAMETERS.md").read_text() == parameters_markdown(), \
-        "regenerate with: python -m sim.present.paramdoc > docs/PARAMETERS.md"
+        "regenerate with: python -m sim.present.generated"
 
 
 def test_chinese_descriptions_follow_their_english(tmp_path):

@@ -5,9 +5,10 @@ plan, its schema block, the override that switches it off, the parameters a plan
 outputs that show it and the ODD rules that describe it. From this registry come, instead of lists
 kept by hand:
 
-* ``sim run SCENARIO --without NAME`` (:func:`without`) and the ablation files of
-  ``scenarios/ablations/`` (:func:`ablation_yaml`; ``tests/test_mechanisms_registry.py`` keeps them in
-  step, ``python -m sim.model.mechanisms`` rewrites them);
+* ``sim run SCENARIO --without NAME`` (:func:`without`), the ablation files of
+  ``scenarios/ablations/`` (:func:`ablation_yaml`) and the batch of them,
+  ``scenarios/batches/ablations.yaml`` (:func:`ablation_batch_yaml`; ``tests/test_mechanisms_registry.py``
+  keeps them in step, ``python -m sim.present.generated`` rewrites them);
 * the docking test's mutations (each mechanism switched off in one engine only, :data:`MECHANISMS`);
 * the explorer's instrument levers (:func:`instrument_levers`);
 * the metrics (:data:`sim.model.metrics.METRICS`: :data:`CORE_OUTPUTS` and each mechanism's ``outputs``)
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Metric", "Clause", "Mechanism", "CORE_OUTPUTS", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
-           "instrument_levers", "clause_table", "mechanisms_table", "write_ablations"]
+           "instrument_levers", "clause_table", "mechanisms_table", "ablation_batch_yaml", "write_ablations"]
 
 
 @dataclass(frozen=True)
@@ -366,14 +367,32 @@ def instrument_levers() -> tuple[str, ...]:
     return tuple(p for m in MECHANISMS for p in m.levers)
 
 
-def write_ablations(folder: Path) -> list[Path]:
-    """Write every ablation file into ``folder`` (``scenarios/ablations``); returns the paths."""
+def ablation_batch_yaml() -> str:
+    """The text of ``scenarios/batches/ablations.yaml``: the plan against each of its ablations, paired."""
+    lines = ["# What each of the plan's instruments adds: the Shahe plan against the plan with one instrument "
+             "switched off", "# (scenarios/ablations/), on common random numbers, so differences are paired. "
+             "Run with", "#   sim batch scenarios/batches/ablations.yaml          (store: reports/batches/ablations)",
+             "#   sim compare reports/batches/ablations --baseline shahe_plan",
+             "# Generated from the mechanism registry (python -m sim.present.generated).",
+             "name: ablations", "scenarios:                      # relative to this file", "  - ../shahe_plan.yaml"]
+    for m in ABLATIONS:
+        clause = f"clauses {m.clause}" if "-" in m.clause else f"clause {m.clause}"
+        lines.append(f"  - {f'../ablations/no_{m.name}.yaml':<40} # {clause}")
+    lines += ["replications: 40", "seed: 0", "seeds: common", "engine: auto"]
+    return "\n".join(lines) + "\n"
+
+
+def write_ablations(scenarios: Path) -> list[Path]:
+    """Write every ablation file into ``scenarios/ablations`` and the batch of them into
+    ``scenarios/batches/ablations.yaml``; returns the paths."""
     out = []
     for m in ABLATIONS:
-        path = folder / f"no_{m.name}.yaml"
+        path = scenarios / "ablations" / f"no_{m.name}.yaml"
         path.write_text(ablation_yaml(m), encoding="utf-8")
         out.append(path)
-    return out
+    path = scenarios / "batches" / "ablations.yaml"
+    path.write_text(ablation_batch_yaml(), encoding="utf-8")
+    return out + [path]
 
 
 def clause_table() -> str:
@@ -409,10 +428,3 @@ def mechanisms_table() -> str:
         rows.append(f"| `{m.name}` | {m.clause} | {m.en} | {m.zh} | {m.kind} | `{_override_text(m.off)}` | {m.odd} | "
                     f"{outputs} | {ablation} |")
     return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-    root = Path(__file__).resolve().parents[2]
-    for p in write_ablations(root / "scenarios" / "ablations"):
-        print(p.relative_to(root), file=sys.stderr)
