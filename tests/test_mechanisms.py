@@ -22,6 +22,7 @@ from sim.experiment.runner import run_scenario
 from sim.model import rules as R
 from sim.model.engines import ENGINES
 from sim.model.engines.mesa_engine import CreditModel
+from sim.model.mechanisms import ABLATIONS as REGISTERED_ABLATIONS
 from sim.model.params import campaign_active, compile_scenario
 from sim.model.schema import SECTORS, _merge, load_raw
 
@@ -409,17 +410,9 @@ def test_integrity_awareness_is_the_mean_norm():
 
 # --- done-when: a scenario turning each mechanism off shows its effect in `sim run` output ----------------------
 
-ABLATIONS = {  # ablation file -> (metric in summary.json, or (sector, breakdown metric)); the plan's is larger
-    "no_commitments": "commitments_signed",
-    "no_disclosure": "demand_lost_to_disclosure",
-    "no_objections": "records_overturned",
-    "no_campaign": "campaign_inspections",
-    "no_ecommerce": ("ecommerce", "integrity_awareness"),
-    "no_credit_consumption": "credit_demand",
-    "no_associations": "association_members",
-    "no_trade": "incentive_value",
-    "no_publicity": "integrity_awareness",
-}
+ABLATIONS = {f"no_{m.name}": m.evidence() for m in REGISTERED_ABLATIONS}
+"""Ablation file -> the registry's evidence of its mechanism (a metric in summary.json, or (sector, breakdown
+metric)); the plan's is larger."""
 
 
 def test_every_ablation_ships_and_turns_one_mechanism_off():

@@ -71,6 +71,16 @@ def test_readme_clause_table_is_generated():
         "the README's clause table differs from the registry's: run python -m sim.present.generated"
 
 
+def test_every_ablation_names_its_evidence():
+    """An ablation's evidence is an output of the model (or a sector breakdown of one)."""
+    from sim.model.metrics import GROUP_METRICS, METRICS
+
+    names = {m.name for m in METRICS}
+    for m in M.ABLATIONS:
+        what = m.evidence()
+        assert (what in names) if isinstance(what, str) else (what[1] in GROUP_METRICS), m.name
+
+
 def test_names_are_unique_slugs():
     from sim.model.names import check_slug
 

@@ -68,7 +68,9 @@ class Mechanism:
     a planner moves), ``ablation`` (the plan is shipped with an ablation without it, with ``description``
     and ``description_zh``), ``docking`` (the docking scenario where its absence from one engine is
     detectable), ``kind``: a plan ``instrument``, a ``procedure`` of the list machine or a
-    ``behaviour`` of merchants, ``outputs``: the metrics that show it (:class:`Metric`), and the fields it
+    ``behaviour`` of merchants, ``outputs``: the metrics that show it (:class:`Metric`), ``shows``: the
+    metric of ``sim run``'s output that must be larger with it than without (its first output unless
+    given; a ``(sector, metric)`` pair for a breakdown), and the fields it
     adds to the merchant's state (``state``, rows as :data:`sim.model.layout.STATE`: name, numpy dtype,
     initial value, meaning) and to the kernel's parameter record (``parameters``, rows as
     :data:`sim.model.layout.PARAMETERS`: name, numpy dtype, value from a compiled scenario, meaning)."""
@@ -86,8 +88,13 @@ class Mechanism:
     docking: str = "shahe_plan"
     kind: str = "instrument"
     outputs: tuple[Metric, ...] = ()
+    shows: str | tuple[str, str] = ""
     state: tuple = ()
     parameters: tuple = ()
+
+    def evidence(self) -> str | tuple[str, str]:
+        """The output that shows this mechanism at work (:attr:`shows`, or the first of :attr:`outputs`)."""
+        return self.shows or (self.outputs[0].name if self.outputs else "")
 
 
 CLAUSES: tuple[Clause, ...] = (
@@ -279,7 +286,8 @@ MECHANISMS: tuple[Mechanism, ...] = (
               levers=("policy.ecommerce.enabled",), ablation=True,
               description="The plan without platform credit archives, product traceability and integrity pledges "
                           "in e-commerce.",
-              description_zh="实施方案，但电子商务领域无平台信用档案、产品追溯和诚信承诺。", docking="stress_procedure"),
+              description_zh="实施方案，但电子商务领域无平台信用档案、产品追溯和诚信承诺。", docking="stress_procedure",
+              shows=("ecommerce", "integrity_awareness")),
     Mechanism("credit_consumption", "8", "信用消费", "credit consumption",
               _off("policy.credit_consumption", enabled=False), "S30",
               levers=("policy.credit_consumption.enabled",), ablation=True,
@@ -302,11 +310,12 @@ MECHANISMS: tuple[Mechanism, ...] = (
               levers=("policy.trade.enabled",), ablation=True,
               description="The plan without trade incentives (credit insurance, trusted counterparties) and "
                           "foreign-investment archives.",
-              description_zh="实施方案，但无外贸信用激励（出口信用保险、可信交易对象推荐）和外资企业信用档案。"),
+              description_zh="实施方案，但无外贸信用激励（出口信用保险、可信交易对象推荐）和外资企业信用档案。",
+              shows="incentive_value"),
     Mechanism("publicity", "14-15", "诚信宣传", "publicity", _off("policy.publicity", intensity=0), "S23",
               levers=("policy.publicity.intensity",), ablation=True,
               description="The plan without integrity publicity and training.",
-              description_zh="实施方案，但不开展诚信宣传和培训。"),
+              description_zh="实施方案，但不开展诚信宣传和培训。", shows="integrity_awareness"),
     Mechanism("peer_norms", "14-15", "同行规范", "norms that follow peers",
               {"behaviour": {"social": {"norm_adaptation_rate": 0.0}}}, "S23", kind="behaviour"),
 )
