@@ -180,11 +180,12 @@ def test_an_upheld_objection_removes_the_record_and_the_listing():
 @pytest.mark.parametrize("loss", [0.1, 0.5])
 def test_disclosure_costs_blacklisted_merchants_demand_in_proportion(loss):
     """Demand lost to disclosure is exactly revenue x loss summed over blacklisted merchants (nothing else is
-    published: no penalties published, no credit bonuses), so stronger disclosure of the list costs
-    blacklisted merchants more."""
+    published: no penalties published, no credit bonuses, no association condemnations), so stronger
+    disclosure of the list costs blacklisted merchants more."""
     scn = small("shahe_plan.yaml",
                 policy={"incentives": {"blacklist_demand_loss": loss}, "disclosure": {"enabled": False},
-                        "credit_consumption": {"enabled": False}, "ecommerce": {"enabled": False}},
+                        "credit_consumption": {"enabled": False}, "ecommerce": {"enabled": False},
+                        "associations": {"lists": {"enabled": False}}},
                 population={"merchants": 300, "months": 30})
     model = _model(scn, seed=2)
     checked = 0
@@ -207,7 +208,8 @@ def test_published_penalties_cost_demand_while_published():
                 policy={"disclosure": {"enabled": True, "publication_months": 12, "penalty_demand_loss": 0.05},
                         "lists": {"red": {"enabled": False}, "blacklist": {"enabled": False}},
                         "credit_consumption": {"enabled": False}, "trade": {"enabled": False},
-                        "ecommerce": {"enabled": False}, "objections": {"enabled": False}},
+                        "ecommerce": {"enabled": False}, "objections": {"enabled": False},
+                        "associations": {"lists": {"enabled": False}}},
                 population={"merchants": 300, "months": 20, **STATIC})
     model = _model(scn, seed=4)
     seen = 0
@@ -378,6 +380,84 @@ def test_association_expulsion_and_cost():
     np.testing.assert_array_equal(np.diff(members), -tot["association_expulsions"].to_numpy()[1:])
     np.testing.assert_allclose(tot["association_cost"], 20.0 * members)
     assert members[-1] < 400
+
+
+def _association_lists(on: bool, **lists):
+    return small("baseline.yaml",
+                 policy={"associations": {"enabled": True, "detection_probability": 0.3, "sanction_multiple": 0.2,
+                                          "expel_after": 2, "lists": {"enabled": on, **lists}}},
+                 population={"merchants": 400, "months": 36, **STATIC,
+                             "sectors": {s: {"association_share": 1.0} for s in SECTORS}})
+
+
+LIST_OUTPUTS = ("association_commendations", "association_condemnations", "association_red_listed",
+                "association_black_listed")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_association_lists_in_isolation(engine):
+    """Clause 9's association lists: every expulsion is a condemnation (month by month); a condemnation stands
+    exactly ``condemnation_months`` months, so the black list at month t holds the condemnations of the last
+    ``condemnation_months`` months (no one enters or leaves the market here); the red list is members only.
+    Off, the four outputs are 0."""
+    tot = _tot(_run(_association_lists(True, condemnation_months=5), engine, reps=1))
+    np.testing.assert_array_equal(tot["association_condemnations"], tot["association_expulsions"])
+    condemned = tot["association_condemnations"].to_numpy()
+    standing = [condemned[max(0, t - 4):t + 1].sum() for t in range(len(condemned))]
+    np.testing.assert_array_equal(tot["association_black_listed"], standing)
+    assert condemned.sum() > 0 and tot["association_commendations"].sum() > 0
+    assert (tot["association_red_listed"] <= tot["association_members"]).all()
+    assert tot["association_red_listed"].iloc[-1] > 0
+    off = _tot(_run(_association_lists(False), engine, reps=1))
+    assert (off[list(LIST_OUTPUTS)] == 0).all().all()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_association_lists_act_only_through_recommendation_and_condemnation(engine):
+    """With no recommendation bonus and no demand lost to condemnation, the lists change nothing but their own
+    counts: every other output is identical to the run without them (same seed; no draw is added)."""
+    on = _tot(_run(_association_lists(True, recommendation_bonus=0.0, condemnation_demand_loss=0.0), engine))
+    off = _tot(_run(_association_lists(False), engine))
+    assert on["association_red_listed"].sum() > 0 and on["association_condemnations"].sum() > 0
+    pd.testing.assert_frame_equal(on.drop(columns=list(LIST_OUTPUTS)), off.drop(columns=list(LIST_OUTPUTS)),
+                                  check_exact=True)
+
+
+def test_a_commended_member_earns_the_recommendation_and_a_condemned_one_loses_demand():
+    """One merchant's month (the kernel on a Mesa agent): on its association's red list its revenue is
+    ``1 + information x bonus`` over its revenue otherwise (nothing else on the list); condemned, ``1 -
+    information x loss``."""
+    from types import SimpleNamespace
+
+    from sim.model import kernel as K
+    from sim.model.vocabulary import ListState
+
+    model = _model(_association_lists(True, recommendation_bonus=0.3, condemnation_demand_loss=0.4), seed=3)
+    model.step()
+    agent = next(a for a in model.agents if a.list_state == int(ListState.NONE) and a.tier >= 2)
+    info = model.world.sectors[agent.sector].information
+    k = SimpleNamespace(**vars(model.k))
+
+    def revenue(state):
+        agent.assoc_list = int(state)
+        K.decide(agent, agent, model.P, model.world, np.random.default_rng(0), k)
+        return agent.revenue_now
+
+    base = revenue(ListState.NONE)
+    assert revenue(ListState.RED) == pytest.approx(base * (1 + info * 0.3), rel=1e-12)
+    assert revenue(ListState.BLACK) == pytest.approx(base * (1 - info * 0.4), rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_association_lists_deter_members(engine):
+    """Everyone a member; the association finds 30% of violations but its sanction alone (0.2 gains) deters
+    no strategic merchant. A recommendation worth 30% of revenue for a year, and a condemnation costing half of
+    demand, put enough at stake: strategic compliance rises from under 1% to over 95% (required: by 50 points,
+    a threshold effect no replication noise produces), and the association sanctions less."""
+    off = _run(_association_lists(False), engine)
+    on = _run(_association_lists(True, recommendation_bonus=0.3, condemnation_demand_loss=0.5), engine)
+    assert _last(on, "compliance_rate_strategic") > _last(off, "compliance_rate_strategic") + 0.5
+    assert _sum(on, "association_sanctions") < _sum(off, "association_sanctions")
 
 
 # --- 2022 targets: indicators -------------------------------------------------------------------------------

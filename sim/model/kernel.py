@@ -7,7 +7,7 @@ A month of one merchant is a short sequence of named phases:
    commitment (:func:`apply_on_commitment`);
 2. :func:`on_check`: what a check finds, when the engine selected the merchant;
 3. :func:`update_record`: fines, score, the record of violations, objections to a wrong record,
-   association sanctions;
+   association sanctions and the associations' own lists (:func:`association_lists`);
 4. :func:`update_lists`: the list machine: objection decisions (:func:`decide_objection`), blacklist
    recognition and appeal (:func:`recognise_blacklist`), expiry, new listings, the red list, credit
    repair (:func:`leave_list`);
@@ -39,7 +39,7 @@ from sim.model.vocabulary import NEVER, ListState, MerchantType
 
 __all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
            "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "close_month",
-           "leaves", "weighs_sanctions"]
+           "leaves", "weighs_sanctions", "association_list_stake", "association_lists"]
 
 _NONE, _RED, _KEY, _BLACK = int(ListState.NONE), int(ListState.RED), int(ListState.KEY), int(ListState.BLACK)
 _HONEST, _DEFIANT = int(MerchantType.HONEST), int(MerchantType.DEFIANT)
@@ -86,6 +86,9 @@ def decide(m, mo, P, w, rng, k):
     published = R.penalty_published(w.now, m.r1, P.publication_months, P.disclosure_on)
     bonus = R.credit_bonus(is_red, sec.red_bonus, tier_bonus, info)
     kept = float(R.demand_kept(is_black, P.black_loss, published, P.penalty_demand_loss, info))
+    if m.assoc_list != _NONE:  # the association's recommendation or public condemnation (S34)
+        bonus += R.credit_bonus(m.assoc_list == _RED, P.assoc_red_bonus, 0.0, info)
+        kept *= float(R.demand_kept(m.assoc_list == _BLACK, P.condemnation_loss, False, 0.0, info))
     base_revenue = float(m.revenue)
     rev = R.effective_revenue(base_revenue, bonus, kept)
     mo.revenue_now = rev
@@ -127,8 +130,11 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
         P.red_clean_months, sec.red_value, sec.red_bonus, revenue, P.consequence_weight, P.publication_months,
         P.disclosure_on * P.penalty_demand_loss, w.tiers[m.tier].credit_bonus - w.tiers[tier_after].credit_bonus,
         P.horizon, sec.information))
+    assoc = P.assoc_multiple
+    if P.assoc_lists_on and m.member:
+        assoc += association_list_stake(m, P, sec, revenue)
     sanction = (R.expected_sanction(p_hat, P.fine_multiple, cons, P.risk_aversion)
-                + R.association_sanction(m.member, P.assoc_detection, P.assoc_multiple, P.risk_aversion))
+                + R.association_sanction(m.member, P.assoc_detection, assoc, P.risk_aversion))
     if m.mtype == _DEFIANT:
         return R.defiant_complies(p_hat, sanction, P.defiant_min_detection, P.defiant_multiple)
     moral = R.moral_cost(m.norm, P.influence, w.peer[m.sector])
@@ -136,6 +142,20 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
     if m.mtype == _HONEST:
         ok = R.honest_complies(m.norm, P.collapse_norm, ok)
     return ok
+
+
+@register_jitable(forceinline=True)
+def association_list_stake(m, P, sec, revenue):
+    """What a member stands to lose on its association's lists if the association finds a violation (S34), in
+    gains of the month: a commended member its recommendation's extra profit for the red-list period, until
+    it qualifies again; a member one sanction from expulsion the profit lost while publicly condemned.
+    Weighted like the bureau's consequences (:func:`sim.model.rules.consequence_ratio`); ``revenue`` is this
+    month's (CNY)."""
+    condemned = 1.0 if m.strikes + 1 >= P.expel_after else 0.0
+    return float(R.consequence_ratio(
+        condemned, P.condemnation_months, sec.margin, sec.gain_share, P.condemnation_loss, 1.0,
+        m.assoc_list == _RED, P.assoc_red_months, 0.0, P.assoc_red_bonus, revenue, P.consequence_weight, 0, 0.0,
+        0.0, P.horizon, sec.information))
 
 
 @register_jitable(forceinline=True)
@@ -181,7 +201,7 @@ def on_check(m, mo, P, w, inspector_skill, rng):
 @register_jitable(forceinline=True)
 def update_record(m, mo, P, w, rng, k):
     """Apply the month's check result and commitment verification: score (``mo.score``), fines (CNY),
-    the record of violations, an objection to a wrong record, association sanctions."""
+    the record of violations, an objection to a wrong record, association sanctions and lists."""
     recorded = mo.detected or mo.false_positive
     severe_rec = mo.detected and mo.severe
     mo.score = float(R.score_after(m.score, recorded, severe_rec, P.loss_minor, P.loss_severe, P.recovery,
@@ -208,9 +228,38 @@ def update_record(m, mo, P, w, rng, k):
     if m.member and mo.violated and uniform(rng, _U_ASSOCIATION) < P.assoc_detection:
         m.strikes += 1
         k.association_sanctions += 1
+        if P.assoc_lists_on:  # no commendation for the association's red-list period (S34)
+            m.assoc_until = w.now + P.assoc_red_months
         if m.strikes >= P.expel_after:
             m.member = False
             k.association_expulsions += 1
+            if P.assoc_lists_on:  # refused and publicly condemned: the association's black list (S34)
+                m.assoc_list = _BLACK
+                m.assoc_until = w.now + P.condemnation_months
+                k.association_condemnations += 1
+    if P.assoc_lists_on:
+        association_lists(m, w.now, P, k)
+
+
+@register_jitable(forceinline=True)
+def association_lists(m, now, P, k):
+    """The association's own lists at the end of the record phase (S34): a condemnation ends after its months
+    (the merchant stays outside the association); a member without a record and without an association
+    sanction for ``assoc_red_months`` months (``assoc_until`` passed), on neither the key-attention list nor
+    the blacklist, is on its red list, and leaves it when that no longer holds. Counts the month's
+    commendations and both lists."""
+    if m.assoc_list == _BLACK:
+        if now >= m.assoc_until:
+            m.assoc_list = _NONE
+    elif (m.member and m.months_clean >= P.assoc_red_months and now >= m.assoc_until
+          and m.list_state != _KEY and m.list_state != _BLACK):
+        if m.assoc_list != _RED:
+            m.assoc_list = _RED
+            k.association_commendations += 1
+    else:
+        m.assoc_list = _NONE
+    k.association_red_listed += m.assoc_list == _RED
+    k.association_black_listed += m.assoc_list == _BLACK
 
 
 # -- 4. lists -----------------------------------------------------------------------------------------------

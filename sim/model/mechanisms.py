@@ -23,6 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from sim.model.vocabulary import NEVER, ListState
+
 __all__ = ["Metric", "Clause", "Mechanism", "CORE_OUTPUTS", "CLAUSES", "MECHANISMS", "ABLATIONS", "get", "without", "ablation_yaml",
            "instrument_levers", "clause_table", "mechanisms_table", "ablation_batch_yaml", "write_ablations"]
 
@@ -148,9 +152,9 @@ CLAUSES: tuple[Clause, ...] = (
            ()),
     Clause('9', '行业自律',
            'association archives, lists, sanctions (warning, criticism, condemnation, refusal)',
-           "membership by sector; associations find members' violations, sanction them and expel after repeated sanctions (S31)",
+           "membership by sector; associations find members' violations, sanction them and expel after repeated sanctions (S31); their own red list commends and recommends clean members, their black list refuses and publicly condemns the expelled (S34)",
            '`policy.associations.*`, `population.sectors.*.association_share`',
-           '`association_members`, `association_sanctions`, `association_expulsions`, `association_cost`',
+           '`association_members`, `association_sanctions`, `association_expulsions`, `association_cost`, `association_red_listed`, `association_black_listed`',
            ()),
     Clause('10', '对外贸易',
            'fake trade, malicious low pricing; credit reports and credit insurance',
@@ -305,6 +309,51 @@ MECHANISMS: tuple[Mechanism, ...] = (
                   Metric('association_sanctions', 'sanctions/month', '行业协会惩戒', 'Association sanctions', 'Sanctions industry associations impose on members (clause 9)', source='kernel', table=True),
                   Metric('association_expulsions', 'merchants/month', '行业协会拒绝会员', 'Association expulsions', 'Members refused further membership', source='kernel'),
                   Metric('association_cost', 'CNY/month', '行业自律成本', 'Association cost', "Associations' cost of archives and monitoring"),
+              )),
+    Mechanism("association_lists", "9", "行业红黑名单", "association red and black lists",
+              _off("policy.associations.lists", enabled=False), "S34",
+              levers=("policy.associations.lists.enabled", "policy.associations.lists.recommendation_bonus",
+                      "policy.associations.lists.condemnation_demand_loss"), ablation=True,
+              description="The plan with associations that sanction and expel members but keep no red or black "
+                          "lists of their own (no commendation, no public condemnation).",
+              description_zh="实施方案，但行业协会只惩戒和拒绝会员，不制定自己的红黑名单（无表彰推荐、无公开谴责）。",
+              outputs=(
+                  Metric("association_commendations", "merchants/month", "行业协会红名单新列入（表彰推荐）",
+                         "Association commendations", "Members newly put on their association's red list",
+                         source="kernel"),
+                  Metric("association_condemnations", "merchants/month", "行业协会黑名单新列入（公开谴责）",
+                         "Association condemnations",
+                         "Expelled members put on their association's black list and publicly condemned",
+                         source="kernel"),
+                  Metric("association_red_listed", "merchants", "行业协会红名单市场主体",
+                         "On an association's red list", "Members on their association's red list at the end of the month",
+                         better="higher", source="kernel", table=True),
+                  Metric("association_black_listed", "merchants", "行业协会黑名单市场主体",
+                         "On an association's black list",
+                         "Merchants on an association's black list (condemnation standing) at the end of the month",
+                         source="kernel", table=True),
+              ),
+              state=(
+                  ("assoc_list", np.int8, int(ListState.NONE),
+                   "ListState on the association's own lists: NONE, RED (commended) or BLACK (condemned)"),
+                  ("assoc_until", np.int16, NEVER,
+                   "month the association's last sanction stops barring commendation, or its condemnation ends"),
+              ),
+              parameters=(
+                  ("assoc_lists_on", np.bool_, lambda p: p.scenario.policy.associations.enabled
+                   and p.scenario.policy.associations.lists.enabled,
+                   "derived: associations keep red and black lists (only when associations are on)"),
+                  ("assoc_red_months", np.int64, lambda p: p.scenario.policy.associations.lists.red_clean_months,
+                   "months without a record for the association's red list"),
+                  ("assoc_red_bonus", np.float64,
+                   lambda p: p.scenario.policy.associations.lists.recommendation_bonus,
+                   "demand bonus of the association's recommendation, share of revenue"),
+                  ("condemnation_loss", np.float64,
+                   lambda p: p.scenario.policy.associations.lists.condemnation_demand_loss,
+                   "demand lost while condemned by the association, share"),
+                  ("condemnation_months", np.int64,
+                   lambda p: p.scenario.policy.associations.lists.condemnation_months,
+                   "months on the association's black list"),
               )),
     Mechanism("trade", "10-12", "外贸信用激励", "trade incentives", _off("policy.trade", enabled=False), "S32",
               levers=("policy.trade.enabled",), ablation=True,

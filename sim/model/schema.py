@@ -315,6 +315,36 @@ class Objections(_Strict):
     )
 
 
+class AssociationLists(_Strict):
+    """Associations' own red and black lists (clause 9: 支持行业制定红黑名单认定标准): commendation and
+    recommendation for the red list, refusal of membership (不予接纳) and public condemnation for the black
+    list. In force when associations are. No Shahe figures: the defaults are assumptions, each set equal to
+    the bureau's counterpart, as an association's list stands for the same kind of signal to consumers."""
+
+    enabled: bool = P(True, None, None, "switch",
+                      "Associations keep red and black lists of their members (when associations are enabled)")
+    red_clean_months: int = P(
+        12, 0, 120, "months",
+        "Months without a recorded violation (and never sanctioned by the association) for its red list; "
+        "assumption: the bureau's red-list period, policy.lists.red.clean_months",
+    )
+    recommendation_bonus: float = P(
+        0.05, 0, 1, "share of revenue",
+        "Extra demand for a member the association commends and recommends; assumption: the bureau's "
+        "red-list bonus, policy.incentives.red_list_demand_bonus",
+    )
+    condemnation_demand_loss: float = P(
+        0.05, 0, 1, "share of revenue",
+        "Demand lost while the association's public condemnation of an expelled member stands; assumption: a "
+        "published penalty's, policy.disclosure.penalty_demand_loss",
+    )
+    condemnation_months: int = P(
+        12, 1, 60, "months",
+        "Months an expelled member stays on the association's black list (publicly condemned); assumption: "
+        "a published penalty's, policy.disclosure.publication_months",
+    )
+
+
 class Associations(_Strict):
     """Industry self-discipline (行业自律), clause 9: associations' archives, lists and sanctions."""
 
@@ -331,6 +361,7 @@ class Associations(_Strict):
     )
     cost_per_member: float = P(20.0, 0, 1e6, "CNY/member/month",
                                "Association's cost of keeping archives and monitoring")
+    lists: AssociationLists = Field(default_factory=AssociationLists)
 
 
 class Ecommerce(_Strict):
