@@ -12,12 +12,11 @@ import numpy as np
 from numba.extending import register_jitable
 
 from sim.model.layout import SECTOR_DTYPE, TIER_DTYPE, parameter_record
-from sim.model.rules import BLACK, KEY, RED, check_probability
+from sim.model.rules import BLACK, DEFIANT, KEY, RED, check_probability, stratified_counts
 from sim.model.schema import SECTORS, TIERS, TYPES, Scenario
 
-__all__ = ["Params", "compile_scenario", "draw_merchants", "N_STRATA", "CAMPAIGN_STRATA", "stratum_of",
-           "campaign_active",
-           "full_process_share"]
+__all__ = ["Params", "compile_scenario", "draw_merchants", "draw_entrants", "plan_checks", "N_STRATA",
+           "CAMPAIGN_STRATA", "stratum_of", "campaign_active", "full_process_share"]
 
 N_LISTS = 4
 N_STRATA = 2 * len(TIERS) * N_LISTS
@@ -225,3 +224,36 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
     member = rng.random(n) < p.association_share[sector]  # drawn even when off (share 0): draws stay paired
     return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member}
+
+
+def draw_entrants(p: Params, rng: np.random.Generator) -> tuple[list[dict], int, int]:
+    """This month's applicants through ex-ante credit review (clause 1, S24).
+
+    Applicants arrive Poisson at ``population.entry_rate_per_month`` x the starting population; a share
+    ``population.blacklisted_applicant_share`` have a blacklist record and are refused under
+    ``policy.entry.exante_review`` (admitted as defiant merchants otherwise). Returns the new merchants as
+    :func:`draw_merchants` dicts (ordinary, then admitted flagged ones), the number admitted and the number
+    refused (merchants).
+    """
+    pop = p.scenario.population
+    applicants = int(rng.poisson(pop.entry_rate_per_month * p.merchants))
+    flagged = int((rng.random(applicants) < pop.blacklisted_applicant_share).sum())
+    refused = flagged if p.scenario.policy.entry.exante_review else 0
+    new = [draw_merchants(p, applicants - flagged, rng), draw_merchants(p, flagged - refused, rng, forced_type=DEFIANT)]
+    return new, applicants - refused, refused
+
+
+def plan_checks(p: Params, sizes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+    """This month's checks per stratum under capacity (S1, S2), for strata of ``sizes`` merchants.
+
+    Returns the checks per stratum (int array), each stratum's true monthly detection probability
+    (check probability after capacity x detection, 0-1) and the month's planning counts:
+    ``inspections_requested`` and ``capacity_shortfall`` (checks/month), ``full_process_share`` (share,
+    S33) and ``campaign_inspections`` (checks/month, S28).
+    """
+    ins = p.scenario.policy.inspection
+    per_stratum, requested, scale = stratified_counts(sizes, p.stratum_prob, ins.capacity_per_month, rng)
+    counters = {"inspections_requested": requested, "capacity_shortfall": requested * (1.0 - scale),
+                "full_process_share": full_process_share(p.scenario, sizes, p.stratum_prob * scale),
+                "campaign_inspections": int(per_stratum[CAMPAIGN_STRATA].sum())}
+    return per_stratum, p.stratum_prob * scale * ins.detection_probability, counters

@@ -46,15 +46,7 @@ from sim.model.layout import (
     World,
 )
 from sim.model.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, month_record
-from sim.model.params import (
-    CAMPAIGN_STRATA,
-    N_STRATA,
-    Params,
-    campaign_active,
-    draw_merchants,
-    full_process_share,
-    stratum_of,
-)
+from sim.model.params import N_STRATA, Params, campaign_active, draw_entrants, draw_merchants, plan_checks, stratum_of
 from sim.model.schema import SECTORS
 from sim.model.streams import BEFORE_START, Draw, counter, counter_uniform
 
@@ -390,7 +382,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
     per month. ``on_month`` is called after each month.
     """
     scn = params.scenario
-    pol, pop = scn.policy, scn.population
+    pol = scn.policy
     ins = pol.inspection
     P = np.array([params.record], dtype=params.record.dtype)
     key = np.uint64(rng.integers(0, 2**63, dtype=np.uint64))
@@ -429,12 +421,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         counters = dict.fromkeys(COUNTERS, 0)
         counters["exits"] = exits
         # entries through ex-ante review, into free slots
-        applicants = int(rng.poisson(pop.entry_rate_per_month * params.merchants))
-        flagged = int((rng.random(applicants) < pop.blacklisted_applicant_share).sum())
-        refused = flagged if pol.entry.exante_review else 0
-        new = [draw_merchants(params, applicants - flagged, rng),
-               draw_merchants(params, flagged - refused, rng, forced_type=R.DEFIANT)]
-        n_new = applicants - refused
+        new, n_new, refused = draw_entrants(params, rng)
         if n_new:
             free = np.flatnonzero(state.a["alive"] == 0)
             if len(free) < n_new:
@@ -451,12 +438,8 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         counters["entries_refused"] = refused
         # plan the checks
         sizes = counts.sum(axis=0)
-        per_stratum, requested, scale = R.stratified_counts(sizes, params.stratum_prob, ins.capacity_per_month, rng)
-        counters["inspections_requested"] = requested
-        counters["capacity_shortfall"] = requested * (1.0 - scale)
-        counters["full_process_share"] = full_process_share(scn, sizes, params.stratum_prob * scale)
-        counters["campaign_inspections"] = int(per_stratum[CAMPAIGN_STRATA].sum())
-        true_det = params.stratum_prob * scale * ins.detection_probability
+        per_stratum, true_det, planned = plan_checks(params, sizes, rng)
+        counters.update(planned)
         if ins.publish_results:
             published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability
         plan = Plan(key, _split_checks(rng, counts, per_stratum), counts, campaign, campaign_next, skills,

@@ -30,15 +30,7 @@ from sim.model import kernel as K
 from sim.model import rules as R
 from sim.model.layout import KERNEL_COUNTERS, STATE, World, as_namespace, rows_as_namespaces
 from sim.model.metrics import COUNTERS, month_record, tally
-from sim.model.params import (
-    CAMPAIGN_STRATA,
-    N_STRATA,
-    Params,
-    campaign_active,
-    draw_merchants,
-    full_process_share,
-    stratum_of,
-)
+from sim.model.params import N_STRATA, Params, campaign_active, draw_entrants, draw_merchants, plan_checks, stratum_of
 
 __all__ = ["Merchant", "CreditModel", "run"]
 
@@ -159,18 +151,13 @@ class CreditModel(mesa.Model):
     # -- 1 ---------------------------------------------------------------------
     def exit_and_entry(self) -> None:
         """Exits (base hazard, higher under market ban), then entry through ex-ante review."""
-        pop = self.scn.population
         leaving = [a for a in self.agents if K.leaves(a, self.P, self.rng)]
         for a in leaving:
             a.remove()
         self.counters["exits"] = len(leaving)
-        applicants = int(self.rng.poisson(pop.entry_rate_per_month * self.p.merchants))
-        flagged = int((self.rng.random(applicants) < pop.blacklisted_applicant_share).sum())
-        refused = flagged if self.scn.policy.entry.exante_review else 0
-        self._add(draw_merchants(self.p, applicants - flagged, self.rng))
-        self._add(draw_merchants(self.p, flagged - refused, self.rng, forced_type=R.DEFIANT))
-        self.counters["entries"] = applicants - refused
-        self.counters["entries_refused"] = refused
+        new, self.counters["entries"], self.counters["entries_refused"] = draw_entrants(self.p, self.rng)
+        for d in new:
+            self._add(d)
 
     # -- 2 ---------------------------------------------------------------------
     def plan_checks(self) -> None:
@@ -181,14 +168,8 @@ class CreditModel(mesa.Model):
             a.stratum = stratum_of(a.tier, a.list_state, campaign[a.sector])
             self.members[a.stratum].append(a)
         sizes = np.array([len(s) for s in self.members])
-        counts, requested, scale = R.stratified_counts(sizes, self.p.stratum_prob,
-                                                       self.scn.policy.inspection.capacity_per_month, self.rng)
-        self.check_counts = counts
-        self.counters["campaign_inspections"] = int(counts[CAMPAIGN_STRATA].sum())
-        self.counters["inspections_requested"] = requested
-        self.counters["capacity_shortfall"] = requested * (1.0 - scale)
-        self.counters["full_process_share"] = full_process_share(self.scn, sizes, self.p.stratum_prob * scale)
-        true_detection = self.p.stratum_prob * scale * self.scn.policy.inspection.detection_probability
+        self.check_counts, true_detection, planned = plan_checks(self.p, sizes, self.rng)
+        self.counters.update(planned)
         for row, x in zip(self.strata, true_detection.tolist()):
             row.true_detection = x
         self.world = World(self.month, self.sectors, self.tiers, self.strata, self.peer_compliance)
