@@ -213,6 +213,33 @@ def test_list_durations_respect_mofcom_caps_without_new_records():
     assert seen["key"] > 0 and seen["black"] > 0  # the check was exercised
 
 
+def test_lists_follow_records_and_leave_scores_alone():
+    """Lists apart from tiers (S18, S21): a merchant whose listing expires keeps the score it had (no reset onto
+    a tier cut-off), and a low score alone, without a new record, lists no one; each listing month by month
+    starts with a record in that month."""
+    scn = small("shahe_plan.yaml",
+                policy={"lists": {"repair": {"enabled": False}, "key_attention": {"duration_months": 2},
+                                  "blacklist": {"duration_months": 3}}},
+                population={"merchants": 300, "months": 36, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
+    model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(5))
+    left = listed = 0
+    for _ in range(36):
+        before = {a.unique_id: (a.list_state, a.score) for a in model.agents}
+        model.step()
+        now = model.month - 1
+        for a in model.agents:
+            state, score = before[a.unique_id]
+            if state in (R.KEY, R.BLACK) and a.list_state == R.NONE and a.r1 != now and a.objection_until == R.NEVER:
+                left += 1  # expired without a record this month: the score moved only by the month's recovery
+                assert a.score == pytest.approx(min(100.0, score + model.P.recovery), abs=1e-4)
+            if a.list_state in (R.KEY, R.BLACK) and a.list_since == now:
+                listed += 1
+                assert a.r1 == now or a.pending_until == R.NEVER and a.list_state == R.BLACK
+            if a.list_state == R.KEY and state == R.NONE:
+                assert a.r1 == now  # a key-attention listing needs this month's record
+    assert left > 5 and listed > 5
+
+
 def test_fines_are_the_multiple_of_detected_gains():
     """AS-limit run where everyone violates: every check detects (d = 1), so fines = F x gains of checked."""
     scn = as_limit(1.0, 0.3)  # p*F = 0.3 -> all violate

@@ -93,11 +93,13 @@ def test_score_tier_and_windows():
 def test_list_triggers():
     assert R.red_eligible(96, 12, 95, 12) and not R.red_eligible(96, 11, 95, 12)
     assert not R.red_eligible(94.9, 50, 95, 12)
-    assert R.key_trigger(True, 80, 60) and R.key_trigger(False, 59, 60) and not R.key_trigger(False, 60, 60)
-    assert R.blacklist_trigger(True, 1, 3, 80, 40)
-    assert R.blacklist_trigger(False, 3, 3, 80, 40)
-    assert R.blacklist_trigger(False, 0, 3, 39, 40)
-    assert not R.blacklist_trigger(False, 2, 3, 40, 40)
+    # lists follow records: a low score lists only together with a record this month
+    assert R.key_trigger(True, 59, 60) and not R.key_trigger(True, 80, 60) and not R.key_trigger(False, 59, 60)
+    assert not R.key_trigger(True, 60, 60)
+    assert R.blacklist_trigger(True, True, 1, 3, 80, 40)
+    assert R.blacklist_trigger(False, True, 3, 3, 80, 40)
+    assert R.blacklist_trigger(False, True, 0, 3, 39, 40) and not R.blacklist_trigger(False, False, 0, 3, 39, 40)
+    assert not R.blacklist_trigger(False, True, 2, 3, 40, 40)
 
 
 def test_repair_follows_mofcom_limits():
@@ -147,7 +149,6 @@ def test_revenue_and_harm():
     assert not R.penalty_published(6, 5, 12, False)
     assert R.consumer_harm(1000.0, 1.5, 0, 3.0) == pytest.approx(1500.0)
     assert R.consumer_harm(1000.0, 1.5, 1, 3.0) == pytest.approx(4500.0)
-    assert R.score_on_exit(30.0, 40.0) == 40 and R.score_on_exit(50.0, 40.0) == 50
 
 
 def test_stratified_counts_respects_capacity_and_sizes():

@@ -278,12 +278,11 @@ def enter_list(m, state, now, duration, wrongful):
 
 @register_jitable(forceinline=True)
 def leave_list(m, mo, P, k):
-    """Leave the key-attention list or blacklist by expiry or repair; the score is restored to at least the
-    highest list threshold in force, so the merchant is not listed again by its score alone."""
+    """Leave the key-attention list or blacklist by expiry or repair. The score is left as it is: lists
+    follow records (a listing needs a new record), tiers follow scores (S21)."""
     k.wrongful_listings_stood += m.wrong_list
     m.list_state = _NONE
     m.wrong_list = False
-    mo.score = float(R.score_on_exit(mo.score, P.exit_score))
 
 
 @register_jitable(forceinline=True)
@@ -345,7 +344,7 @@ def update_lists(m, mo, P, w, rng, k):
         m.list_until = now + P.black_months
     n_rec = R.records_in_window(m.r1, m.r2, m.r3, now, P.repeat_window)
     if (P.black_on and m.list_state != _BLACK and m.pending_until == NEVER
-            and R.blacklist_trigger(severe_rec, n_rec, P.repeat_violations, mo.score, P.black_max_score)):
+            and R.blacklist_trigger(severe_rec, recorded, n_rec, P.repeat_violations, mo.score, P.black_max_score)):
         m.pending_wrongful = mo.false_positive
         m.pending_until = now + P.recognition_delay
         if P.recognition_delay == 0:

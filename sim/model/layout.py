@@ -158,10 +158,6 @@ _CORE_PARAMETERS = (
      "chance a blacklist candidate appeals, 0-1"),
     ("appeal_success", np.float64, lambda p: p.scenario.policy.lists.blacklist.appeal_success_probability,
      "chance a wrongful candidate's appeal succeeds, 0-1"),
-    ("exit_score", np.float64, lambda p: max(
-        p.scenario.policy.lists.blacklist.max_score if p.scenario.policy.lists.blacklist.enabled else 0.0,
-        p.scenario.policy.lists.key_attention.max_score if p.scenario.policy.lists.key_attention.enabled else 0.0),
-     "derived: score restored on leaving a sanction list (the highest list threshold in force), points"),
     ("repair_on", np.bool_, lambda p: p.scenario.policy.lists.repair.enabled, "credit repair in force"),
     ("repair_probability", np.float64, lambda p: p.scenario.policy.lists.repair.application_probability,
      "chance an eligible merchant repairs this month, 0-1"),

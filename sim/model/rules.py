@@ -48,7 +48,6 @@ __all__ = [
     "key_trigger",
     "blacklist_trigger",
     "repair_eligible",
-    "score_on_exit",
     "update_belief",
     "update_norm",
     "stratified_counts",
@@ -321,14 +320,16 @@ def red_eligible(score, months_clean, min_score, clean_months):
 
 @jitable
 def key_trigger(recorded, score, max_score):
-    """Key-attention list: a recorded violation this month or a score below ``max_score``."""
-    return recorded | (score < max_score)
+    """Key-attention list: a record this month that leaves the score below ``max_score``. A low score alone
+    lists no one: lists follow records, tiers follow scores."""
+    return recorded & (score < max_score)
 
 
 @jitable
-def blacklist_trigger(recorded_severe, records_now, repeat_violations, score, max_score):
-    """Blacklist candidacy: a severe record, ``repeat_violations`` records in the window, or score < ``max_score``."""
-    return recorded_severe | (records_now >= repeat_violations) | (score < max_score)
+def blacklist_trigger(recorded_severe, recorded, records_now, repeat_violations, score, max_score):
+    """Blacklist candidacy: a severe record, ``repeat_violations`` records in the window, or a record this month
+    that leaves the score below ``max_score`` (a low score alone makes no candidate)."""
+    return recorded_severe | (records_now >= repeat_violations) | (recorded & (score < max_score))
 
 
 @jitable
@@ -340,13 +341,6 @@ def repair_eligible(now, listed_since, clean_since_listing, last_repair, prev_re
     recent = 1 * (now - last_repair < 36) + 1 * (now - prev_repair < 36)
     return ((now - listed_since >= min_months_on_list) & clean_since_listing
             & (now - last_repair >= min_months_between) & (recent < max_in_36))
-
-
-@jitable
-def score_on_exit(score, threshold):
-    """Score after leaving a list (expiry or repair): at least the list's threshold,
-    so the merchant is not listed again by score alone the next month."""
-    return np.maximum(score, threshold)
 
 
 @jitable

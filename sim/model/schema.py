@@ -187,7 +187,8 @@ class KeyAttentionList(_Strict):
     """Key-attention list (重点关注对象名单): dishonest but not severe."""
 
     enabled: bool = P(True, None, None, "switch", "Keep a key-attention list")
-    max_score: float = P(60.0, 0, 100, "score points", "Merchants scoring below this are listed")
+    max_score: float = P(60.0, 0, 100, "score points",
+                         "A record that leaves the score below this lists the merchant (a low score alone does not)")
     duration_months: int = P(
         12, 1, 24, "months", "Months on the list after the last trigger (MOFCOM 2019: at most 2 years)"
     )
@@ -200,7 +201,8 @@ class Blacklist(_Strict):
     """Blacklist (失信联合惩戒对象名单): severe or repeated dishonesty."""
 
     enabled: bool = P(True, None, None, "switch", "Keep a blacklist")
-    max_score: float = P(40.0, 0, 100, "score points", "Merchants scoring below this become candidates")
+    max_score: float = P(40.0, 0, 100, "score points",
+                         "A record that leaves the score below this makes a candidate (a low score alone does not)")
     repeat_violations: int = P(
         3, 2, 3, "violations", "Recorded violations within the window that make a merchant a candidate"
     )
