@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,12 @@ def test_moral_cost_and_honest_and_defiant_rules():
     # sanction 0.64 + moral 0.36 = 1 -> comply
     assert R.strategic_complies(0.64, R.moral_cost(0.8, 0.5, 0.9))
     # honest: norm above collapse complies whatever the calculus; below it follows the calculus
+    # the logit choice (S9): sharp at noise 0, one half at indifference, logistic in between
+    assert R.compliance_probability(0.6, 0.4, 0.0) == 1.0 and R.compliance_probability(0.6, 0.39, 0.0) == 0.0
+    assert R.compliance_probability(0.6, 0.4, 0.5) == pytest.approx(0.5)
+    assert R.compliance_probability(0.5, 0.0, 0.5) == pytest.approx(1 / (1 + math.e))  # net -0.5 at scale 0.5
+    assert R.compliance_probability(1.5, 0.0, 0.5) == pytest.approx(1 / (1 + math.exp(-1)))
+    assert R.compliance_probability(-400.0, 0.0, 0.5) == 0.0 and R.compliance_probability(400.0, 0.0, 0.5) == 1.0
     assert R.honest_complies(0.5, 0.3, False)
     assert not R.honest_complies(0.2, 0.3, False)
     assert R.honest_complies(0.2, 0.3, True)

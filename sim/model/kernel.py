@@ -48,6 +48,7 @@ _U_CARELESS, _U_SEVERE, _U_DETECT = int(Draw.CARELESS), int(Draw.SEVERE), int(Dr
 _U_APPEAL, _U_APPEAL_WON, _U_REPAIR, _U_EXIT = int(Draw.APPEAL), int(Draw.APPEAL_WON), int(Draw.REPAIR), int(Draw.EXIT)
 _U_APPLY, _U_QUALIFIED, _U_VERIFY = int(Draw.APPLY), int(Draw.QUALIFIED), int(Draw.VERIFY)
 _U_OBJECT, _U_UPHELD, _U_ASSOCIATION = int(Draw.OBJECT), int(Draw.OBJECTION_UPHELD), int(Draw.ASSOCIATION)
+_U_CHOICE = int(Draw.CHOICE)
 
 
 # -- 1. decide ---------------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def decide(m, mo, P, w, rng, k):
     elif m.mtype == _HONEST and R.honest_complies(m.norm, P.collapse_norm, False):
         ok = True  # an honest merchant whose norm holds complies whatever the sanction
     else:
-        ok = weighs_sanctions(m, mo, P, w, severe_share, rev, is_red, is_black)
+        ok = weighs_sanctions(m, mo, P, w, severe_share, rev, is_red, is_black, rng)
     if not ok:
         mo.violated = True
         mo.severe = uniform(rng, _U_SEVERE) < severe_share
@@ -111,9 +112,10 @@ def decide(m, mo, P, w, rng, k):
 
 
 @register_jitable(forceinline=True)
-def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
+def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black, rng):
     """Whether a merchant that weighs sanctions complies: the expected sanction (fine, list consequences,
-    association) against the gain, with the moral cost for strategic and collapsed-honest merchants,
+    association) against the gain, with the moral cost for strategic and collapsed-honest merchants (a
+    logit choice of scale ``P.choice_noise``, sharp at 0: :func:`sim.model.rules.compliance_probability`),
     the defiant rule for defiant ones. ``revenue`` is this month's (CNY)."""
     sec = w.sectors[m.sector]
     if P.full_information:
@@ -138,7 +140,10 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black):
     if m.mtype == _DEFIANT:
         return R.defiant_complies(p_hat, sanction, P.defiant_min_detection, P.defiant_multiple)
     moral = R.moral_cost(m.norm, P.influence, w.peer[m.sector])
-    ok = R.strategic_complies(sanction, moral)
+    if P.choice_noise > 0.0:
+        ok = uniform(rng, _U_CHOICE) < R.compliance_probability(sanction, moral, P.choice_noise)
+    else:
+        ok = R.strategic_complies(sanction, moral)
     if m.mtype == _HONEST:
         ok = R.honest_complies(m.norm, P.collapse_norm, ok)
     return ok

@@ -101,6 +101,8 @@ _CORE_PARAMETERS = (
     ("consequence_weight", np.float64, lambda p: p.scenario.behaviour.consequence_weight,
      "weight of later consequences in decisions, 0-1"),
     ("risk_aversion", np.float64, lambda p: p.scenario.behaviour.risk_aversion, "risk aversion, 0 = neutral"),
+    ("choice_noise", np.float64, lambda p: p.scenario.behaviour.choice_noise,
+     "scale of the logit choice of merchants weighing sanctions, gains (0: sharp)"),
     ("defiant_min_detection", np.float64, lambda p: p.scenario.behaviour.defiant.min_detection,
      "perceived monthly detection a defiant merchant needs, 0-1"),
     ("defiant_multiple", np.float64, lambda p: p.scenario.behaviour.defiant.deterrence_multiple,

@@ -243,7 +243,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("disclosure", "3", "处罚公示", "penalty disclosure", _off("policy.disclosure", enabled=False), "S26",
               levers=("policy.disclosure.enabled", "policy.disclosure.publication_months"), ablation=True,
               description="The plan without publication of penalties (list status and check results stay public).",
-              description_zh="实施方案，但不公示行政处罚（名单状态和抽查结果仍公示）。",
+              description_zh="实施方案，但不公示行政处罚（名单状态和抽查结果仍公示）。", docking="strict_enforcement",
               outputs=(
                   Metric('demand_lost_to_disclosure', 'CNY/month', '信用公示造成的营业额损失', 'Demand lost to disclosure', 'Revenue merchants lose through disclosure of blacklisting and penalties', table=True),
               )),

@@ -12,6 +12,8 @@ gain from violating this month".
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba.extending import register_jitable
 
@@ -105,6 +107,22 @@ def moral_cost(norm, influence, peer_compliance):
     influence is off.
     """
     return norm * influence * peer_compliance
+
+
+@jitable
+def compliance_probability(sanction, moral, noise):
+    """Chance (0-1) that a merchant weighing sanctions complies this month (scalars).
+
+    The net benefit of complying, ``sanction + moral - 1`` in units of the month's gain, plus a logistic
+    random-utility term of scale ``noise`` (gains; McFadden 1974): ``1 / (1 + exp(-(sanction + moral - 1) /
+    noise))``. The noise stands for what the model does not see of each merchant's month (the gain's
+    spread, its cash needs, its reading of the risk), so compliance responds gradually to deterrence;
+    ``noise = 0`` is the sharp rule of :func:`strategic_complies` (1 when ``sanction + moral >= 1``, else 0).
+    """
+    net = sanction + moral - 1.0
+    if noise <= 0.0:
+        return 1.0 if net >= 0.0 else 0.0
+    return 0.5 * (1.0 + math.tanh(0.5 * net / noise))
 
 
 @jitable

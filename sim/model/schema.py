@@ -502,6 +502,12 @@ class Behaviour(_Strict):
     risk_aversion: float = P(
         0.0, 0, 10, "x", "Extra weight on expected sanctions (0: risk neutral)"
     )
+    choice_noise: float = P(
+        0.5, 0, 10, "x monthly gain",
+        "Scale of the logit choice of merchants that weigh sanctions (random utility, McFadden 1974): what the "
+        "model does not see of a merchant's month; 0 is the sharp Allingham-Sandmo rule. Assumption: half a "
+        "month's gain, to be estimated (no consensus elasticity: LITERATURE.md)",
+    )
     consequence_weight: float = P(
         0.5, 0, 1, "share",
         "Weight merchants give to consequences beyond the fine (red-list value, blacklisting, published "

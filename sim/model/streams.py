@@ -40,6 +40,7 @@ class Draw(IntEnum):
     OBJECT = 12         # a wrongly recorded merchant objects
     OBJECTION_UPHELD = 13
     ASSOCIATION = 14    # the association finds a member's violation
+    CHOICE = 15         # the logit choice of a merchant weighing sanctions
 
 
 BEFORE_START = 0xFFFF
