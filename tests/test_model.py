@@ -23,16 +23,16 @@ LISTS_OFF = {"red": {"enabled": False}, "key_attention": {"enabled": False},
              "blacklist": {"enabled": False}, "repair": {"enabled": False}}
 
 
-def as_limit(fine_multiple: float, ratio: float):
+def as_limit(fine_multiple: float, ratio: float, confiscate: bool = False):
     """All strategic merchants, no social influence, full information, risk neutral, sharp choice (no logit
-    noise), no lists, certain detection, no false positives, ample capacity: monthly p = ratio (12 campaigns a
-    year)."""
+    noise), the fine alone (no confiscation of earlier gains, unless ``confiscate``), no lists, certain
+    detection, no false positives, ample capacity: monthly p = ratio (12 campaigns a year)."""
     return small(
         policy={"inspection": {"sampling_ratio": {t: ratio for t in TIERS},
                                "campaigns_per_year": {t: 12 for t in TIERS},
                                "capacity_per_month": 100_000, "detection_probability": 1.0,
                                "inspector_skill_spread": 0.0, "false_positive_rate": 0.0},
-                "penalties": {"fine_multiple": fine_multiple},
+                "penalties": {"fine_multiple": fine_multiple, "confiscate_gains": confiscate},
                 "lists": LISTS_OFF},
         behaviour={"risk_aversion": 0.0, "consequence_weight": 0.0, "choice_noise": 0.0,
                    "learning": {"full_information": True}, "social": {"influence": 0.0}},
@@ -58,11 +58,13 @@ def test_allingham_sandmo_limit_is_all_or_nothing(ratio, fine, engine):
     assert (tot["compliance_rate"] == expected).all(), (ratio, fine, tot["compliance_rate"].tolist())
 
 
-def _uniform_strategic(checks_per_year: float, noise: float):
-    """Strategic merchants only, under one uniform campaign a year drawing ``checks_per_year`` of every tier."""
+def _uniform_strategic(checks_per_year: float, noise: float, confiscate: bool = False):
+    """Strategic merchants only, under one uniform campaign a year drawing ``checks_per_year`` of every tier
+    (the fine alone unless ``confiscate``)."""
     return small("baseline.yaml",
                  policy={"inspection": {"sampling_ratio": {t: checks_per_year for t in TIERS},
-                                        "campaigns_per_year": {t: 1 for t in TIERS}, "capacity_per_month": 100_000}},
+                                        "campaigns_per_year": {t: 1 for t in TIERS}, "capacity_per_month": 100_000},
+                         "penalties": {"confiscate_gains": confiscate}},
                  behaviour={"choice_noise": noise},
                  population={"merchants": 2000, "months": 36,
                              "type_mix": {"honest": 0.0, "strategic": 1.0, "defiant": 0.0, "careless": 0.0}})
@@ -82,6 +84,39 @@ def test_deterrence_is_graded_over_the_range_real_regimes_use():
     sharp = [run_scenario(_uniform_strategic(r, 0.0), reps=2, seed=1, engine="fast",
                           progress=False).summary["compliance_rate"]["mean"] for r in (0.05, 0.8)]
     assert sharp == [0.0, 0.0]
+
+
+def test_a_detection_confiscates_the_gains_since_the_last_check():
+    """S14, 行政处罚法 art. 36: everyone violates every month (sharp choice, monthly detection 0.01: a fine of
+    0.01 and an expected confiscation of 1 - 0.99^24 = 0.21 gains do not deter); a check detects for certain.
+    Each month the confiscated gains are exactly the sum, over merchants detected, of the month's gain times
+    the months since their last check (since the start for a first check), and fines add the fine multiple."""
+    scn = as_limit(1.0, 0.01, confiscate=True)
+    model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(3))
+    last_check = {a.unique_id: -1 for a in model.agents}
+    seen = 0
+    for month in range(6):
+        model.step()
+        detected = [a for a in model.agents if a.checked]
+        assert all(a.detected and a.violated for a in detected)
+        expected = sum(a.gain * (month - last_check[a.unique_id]) for a in detected)
+        assert model.records[-1]["confiscated_gains"] == pytest.approx(expected, rel=1e-12)
+        assert model.records[-1]["fines"] == pytest.approx(expected + sum(a.gain for a in detected), rel=1e-12)
+        for a in detected:
+            last_check[a.unique_id] = month
+        seen += len(detected) * (month > 0)
+    assert seen > 5
+
+
+def test_confiscation_deters_where_checks_are_rare():
+    """At 0.1 checks a merchant a year, confiscating up to 24 months of gains adds about 1 - (1 - 0.0067)^24
+    = 0.15 gains to a perceived sanction of under 0.03 from the fine (more while beliefs still exceed the
+    true rate): strategic compliance rises by more than 0.03 (trial runs with three seeds: 0.091 each, to
+    0.002)."""
+    def run(confiscate: bool) -> float:
+        return run_scenario(_uniform_strategic(0.1, 0.5, confiscate), reps=2, seed=1, engine="fast",
+                            progress=False).summary["compliance_rate"]["mean"]
+    assert run(True) > run(False) + 0.03
 
 
 def _totals(res) -> pd.DataFrame:

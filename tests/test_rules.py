@@ -34,6 +34,10 @@ def test_moral_cost_and_honest_and_defiant_rules():
     # sanction 0.64 + moral 0.36 = 1 -> comply
     assert R.strategic_complies(0.64, R.moral_cost(0.8, 0.5, 0.9))
     # honest: norm above collapse complies whatever the calculus; below it follows the calculus
+    # confiscation (S14): this month's gain is lost if a detection comes within the statute window
+    assert R.expected_confiscation(0.01, 24, 0.0) == pytest.approx(1 - 0.99 ** 24)  # 0.214
+    assert R.expected_confiscation(0.01, 24, 1.0) == pytest.approx(2 * (1 - 0.99 ** 24))
+    assert R.expected_confiscation(0.0, 24, 0.0) == 0.0 and R.expected_confiscation(1.0, 1, 0.0) == 1.0
     # the logit choice (S9): sharp at noise 0, one half at indifference, logistic in between
     assert R.compliance_probability(0.6, 0.4, 0.0) == 1.0 and R.compliance_probability(0.6, 0.39, 0.0) == 0.0
     assert R.compliance_probability(0.6, 0.4, 0.5) == pytest.approx(0.5)

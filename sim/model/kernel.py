@@ -137,6 +137,8 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black, rng):
         assoc += association_list_stake(m, P, sec, revenue)
     sanction = (R.expected_sanction(p_hat, P.fine_multiple, cons, P.risk_aversion)
                 + R.association_sanction(m.member, P.assoc_detection, assoc, P.risk_aversion))
+    if P.confiscate_on:
+        sanction += R.expected_confiscation(p_hat, P.statute_months, P.risk_aversion)
     if m.mtype == _DEFIANT:
         return R.defiant_complies(p_hat, sanction, P.defiant_min_detection, P.defiant_multiple)
     moral = R.moral_cost(m.norm, P.influence, w.peer[m.sector])
@@ -211,10 +213,16 @@ def update_record(m, mo, P, w, rng, k):
     severe_rec = mo.detected and mo.severe
     mo.score = float(R.score_after(m.score, recorded, severe_rec, P.loss_minor, P.loss_severe, P.recovery,
                                    mo.breach, P.commit_score_loss))
+    if mo.violated:
+        m.unchecked_violations = min(P.statute_months, m.unchecked_violations + 1)
     if recorded or mo.breach:
         if recorded:
             gain = mo.gain if mo.detected else w.sectors[m.sector].gain_share * m.revenue
             mo.fine = R.fine_due(gain, P.fine_multiple)
+        if mo.detected and P.confiscate_on:  # the gains of every month violated since the last check (S14)
+            confiscated = m.unchecked_violations * mo.gain
+            mo.fine += confiscated
+            k.confiscated_gains += confiscated
         if mo.breach:
             mo.fine += R.fine_due(P.approval_value, P.commit_penalty)
         m.r3 = m.r2
@@ -230,6 +238,8 @@ def update_record(m, mo, P, w, rng, k):
             k.objections += 1
     else:
         m.months_clean += 1
+    if mo.checked:
+        m.unchecked_violations = 0
     if m.member and mo.violated and uniform(rng, _U_ASSOCIATION) < P.assoc_detection:
         m.strikes += 1
         k.association_sanctions += 1

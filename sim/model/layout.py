@@ -256,7 +256,9 @@ KERNEL_COUNTERS = tuple(m.name for m in METRICS if m.source == "kernel")
 """Events the kernel counts (a count per month): the metrics the registry declares with ``source="kernel"``
 (:data:`sim.model.metrics.METRICS`), by the same names."""
 
-COUNTER_DTYPE = np.dtype([(n, np.int64) for n in KERNEL_COUNTERS], align=True)
+COUNTER_DTYPE = np.dtype([(m.name, np.int64 if m.integer else np.float64) for m in METRICS if m.source == "kernel"],
+                         align=True)
+"""The kernel's counters: a count (int64) or an amount (float64, e.g. CNY), as the registry declares."""
 
 World = namedtuple("World", ["now", "sectors", "tiers", "strata", "peer"])
 World.__doc__ = """What every merchant sees this month: ``now`` (month), the sector, tier and stratum tables,

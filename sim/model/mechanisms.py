@@ -257,6 +257,22 @@ MECHANISMS: tuple[Mechanism, ...] = (
                   Metric('records_overturned', 'records/month', '异议更正的错误记录', 'Records overturned on objection', 'Wrong records removed after an objection', source='kernel', table=True),
                   Metric('wrongful_listings_stood', 'merchants/month', '错误列入名单未经纠正而期满或修复退出', 'Wrongful listings that stood', 'Listings on a false record that ended by expiry or repair, not by an objection', better='lower', source='kernel', table=True),
               )),
+    Mechanism("confiscation", "4", "没收违法所得", "confiscation of gains",
+              _off("policy.penalties", confiscate_gains=False), "S14", kind="procedure",
+              levers=("policy.penalties.confiscate_gains", "policy.penalties.statute_months"),
+              outputs=(
+                  Metric("confiscated_gains", "CNY/month", "没收违法所得", "Gains confiscated",
+                         "Gains of the months violated since the last check, confiscated on a detection "
+                         "(within the statute window; included in fines)", source="kernel", integer=False),
+              ),
+              state=(("unchecked_violations", np.int8, 0,
+                      "months violated since the last check, at most the statute window"),),
+              parameters=(
+                  ("confiscate_on", np.bool_, lambda p: p.scenario.policy.penalties.confiscate_gains,
+                   "a detection confiscates the gains since the last check"),
+                  ("statute_months", np.int64, lambda p: p.scenario.policy.penalties.statute_months,
+                   "statute window of confiscation, months"),
+              )),
     Mechanism("false_records", "4", "错误记录", "false records",
               _off("policy.inspection", false_positive_rate=0.0), "S15", kind="procedure"),
     Mechanism("red_list", "5", "红名单", "red list", _off("policy.lists.red", enabled=False), "S19", kind="procedure",

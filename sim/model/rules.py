@@ -98,6 +98,17 @@ def expected_sanction(p_hat, fine_multiple, consequences, risk_aversion):
 
 
 @jitable
+def expected_confiscation(p_hat, statute_months, risk_aversion):
+    """Perceived expected confiscation of this month's gain, in units of gain (行政处罚法 2021 art. 36).
+
+    A detection confiscates every gain since the last check, back to the statute window: this month's gain
+    is lost if a detection comes within ``statute_months`` months, ``1 - (1 - p_hat)^statute_months`` for a
+    merchant that keeps violating at perceived monthly detection ``p_hat``; inflated by risk aversion.
+    """
+    return (1.0 - (1.0 - p_hat) ** statute_months) * (1.0 + risk_aversion)
+
+
+@jitable
 def moral_cost(norm, influence, peer_compliance):
     """Moral cost of violating, as a share of gain (0-1).
 

@@ -170,6 +170,14 @@ class Penalties(_Strict):
     monthly_score_recovery: float = P(
         0.1, 0, 10, "score points/month", "Score regained for each month without a recorded violation"
     )
+    confiscate_gains: bool = P(
+        True, None, None, "switch",
+        "A detection also confiscates the gains of every month violated since the last check (没收违法所得)",
+    )
+    statute_months: int = P(
+        24, 1, 60, "months",
+        "How far back confiscation reaches (行政处罚法 2021, art. 36: two years; five in life and health cases)",
+    )
 
 
 class RedList(_Strict):

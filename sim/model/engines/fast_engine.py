@@ -454,7 +454,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         t = _tally_from_cells(out.cells, out.money)
         for name in KERNEL_COUNTERS:
             if name != "exits":  # this pass's exits open the next month
-                counters[name] = int(out.counters[name].sum())
+                counters[name] = out.counters[name].sum().item()
         counters["incentive_value"] = float(t[sector_rows, red_col] @ params.red_value)
         counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
         totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member)
