@@ -28,7 +28,7 @@ from sim.present.report import notebook_setup, prepare
 
 HERE = Path(__file__).resolve().parent
 MOVES = (("policy__inspection__sampling_ratio__D", (1.0, 0.5, 0.8)),
-         ("policy__inspection__capacity_per_month", (200, 1000, 80)),
+         ("policy__inspection__capacity_per_1000_merchants", (100, 500, 40)),
          ("policy__tiers__A", (88, 92, 90)),
          ("policy__lists__blacklist__max_score", (30, 45, 40)),
          ("policy__incentives__joint_punishment_multiplier", (3.0, 1.0, 1.5)))

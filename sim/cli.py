@@ -190,7 +190,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{scn.name}: {scn.population.merchants:,} merchants x {scn.population.months} months x "
           f"{args.reps} reps, engine {result.engine}, seed {args.seed}, {result.seconds:.1f} s -> {out}")
     print(format_table({scn.name: result.summary}))
+    _warn_capacity({scn.name: result.summary})
     return 0
+
+
+def _warn_capacity(columns: dict[str, dict]) -> None:
+    """A line for each run whose requested checks exceed what its capacity allowed by more than 5%."""
+    from sim.experiment.statistics import capacity_excess
+
+    for name, summary in columns.items():
+        try:
+            excess = capacity_excess(summary)
+        except (KeyError, TypeError, ValueError):
+            continue  # a summary without the two metrics: nothing to say
+        if excess is not None:
+            asked, made = summary["inspections_requested"]["mean"], summary["inspections"]["mean"]
+            more = "none of which" if excess == float("inf") else f"{excess:.0%} more than the {_fmt(made)}"
+            print(f"warning: {name}: the sampling ratios ask for {_fmt(asked)} checks a month, {more} its capacity "
+                  "allows: the plan's ratios are not carried out (policy.inspection.capacity_per_1000_merchants)")
 
 
 def _read_summary(folder: str) -> tuple[str, dict]:
@@ -231,6 +248,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
             label += "'"
         columns[label] = doc
     print(format_table(columns))
+    _warn_capacity(columns)
     return 0
 
 

@@ -202,3 +202,18 @@ def test_summary_interval_by_hand_and_clipped():
 def _metric_names():
     from sim.model.metrics import METRICS
     return [m.name for m in METRICS]
+
+
+def test_sim_run_warns_when_capacity_binds(tmp_path, capsys):
+    """A run whose sampling ratios ask for more than 5% beyond what its capacity allows says so in its printed
+    summary; one within capacity prints no warning."""
+    small = ["--set", "population.merchants=400", "--set", "population.months=12", "--reps", "2", "--quiet"]
+    assert main(["run", str(SCENARIOS / "shahe_plan.yaml"), "--out", str(tmp_path / "a"), *small,
+                 "--set", "policy.inspection.capacity_per_1000_merchants=5"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: shahe_plan: the sampling ratios ask for" in out and "more than the" in out
+    assert main(["run", str(SCENARIOS / "shahe_plan.yaml"), "--out", str(tmp_path / "b"), *small,
+                 "--set", "policy.inspection.capacity_per_1000_merchants=200"]) == 0
+    assert "warning" not in capsys.readouterr().out
+    assert main(["summary", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out.count("warning:") == 1

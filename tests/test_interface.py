@@ -39,7 +39,7 @@ def test_a_moved_parameter_names_its_new_place(old, tmp_path, capsys):
 def test_levers_uncertainties_and_outcomes_are_declared_with_bounds_and_direction():
     lev, unc = I.levers(), I.uncertainties()
     assert {p.role for p in lev} == {"lever"} and {p.role for p in unc} == {"uncertainty"}
-    assert "policy.inspection.capacity_per_month" in {p.path for p in lev}
+    assert "policy.inspection.capacity_per_1000_merchants" in {p.path for p in lev}
     assert "behaviour.risk_aversion" in {p.path for p in unc}
     for p in lev + unc:
         assert p.lo <= p.default <= p.hi, p
@@ -62,7 +62,7 @@ def test_an_ema_workbench_user_drives_the_model():
     ema = pytest.importorskip("ema_workbench")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = I.as_ema_model(PLAN, levers=["policy.inspection.capacity_per_month"],
+        model = I.as_ema_model(PLAN, levers=["policy.inspection.capacity_per_1000_merchants"],
                                uncertainties=["behaviour.risk_aversion", "behaviour.careless_violation_rate"],
                                outcomes=["compliance_rate", "consumer_harm", "inspections"], seed=1, **TINY)
         experiments, results = ema.perform_experiments(model, scenarios=2, policies=1)
@@ -71,7 +71,8 @@ def test_an_ema_workbench_user_drives_the_model():
     assert kinds["consumer_harm"] == ema.ScalarOutcome.MINIMIZE
     assert len(experiments) == 2 and set(results) == {"compliance_rate", "consumer_harm", "inspections"}
     row = experiments.iloc[0]
-    values = {"policy.inspection.capacity_per_month": int(row["policy__inspection__capacity_per_month"]),
+    values = {"policy.inspection.capacity_per_1000_merchants":
+              float(row["policy__inspection__capacity_per_1000_merchants"]),
               "behaviour.risk_aversion": float(row["behaviour__risk_aversion"]),
               "behaviour.careless_violation_rate": float(row["behaviour__careless_violation_rate"])}
     assert 0 <= values["behaviour.careless_violation_rate"] <= 1

@@ -112,7 +112,7 @@ def test_blacklisted_merchants_may_not_commit():
 def test_a_false_commitment_found_goes_on_the_record():
     """Mesa, one month: a merchant whose false commitment is found loses score_loss points, pays
     penalty_multiple x approval value, gets a record stamp and (the plan's lists on) goes on the
-    key-attention list."""
+    key-attention list when the record leaves its score below the list's threshold (S18)."""
     scn = small("shahe_plan.yaml",
                 policy={"commitments": {"check_share": 1.0, "penalty_multiple": 0.1, "score_loss": 7.0},
                         "inspection": {"sampling_ratio": {t: 0.0 for t in "ABCD"}}},
@@ -126,7 +126,9 @@ def test_a_false_commitment_found_goes_on_the_record():
     for a in found:
         assert a.fine == pytest.approx(0.1 * 5000.0)
         assert a.score == pytest.approx(max(0.0, before[a.unique_id] - 7.0))
-        assert a.r1 == 0 and a.list_state == R.KEY
+        assert a.r1 == 0
+        assert (a.list_state == R.KEY) == (a.score < scn.policy.lists.key_attention.max_score)
+    assert any(a.list_state == R.KEY for a in found)
     assert model.records[-1]["commitment_breaches"] == len(found)
 
 
@@ -134,7 +136,10 @@ def test_a_false_commitment_found_goes_on_the_record():
 
 def _false_records(objections: bool):
     return small("shahe_plan.yaml",
+                 # a false record lists: the key-attention threshold (90) lies above a tier A or B score less
+                 # one record's 10 points
                  policy={"objections": {"enabled": objections, "success_probability": 1.0},
+                         "lists": {"key_attention": {"max_score": 90.0}},
                          "inspection": {"false_positive_rate": 0.3, "sampling_ratio": {"A": 0.3, "B": 0.3},
                                         "campaigns_per_year": {"A": 6, "B": 6}, "capacity_per_month": 100_000}},
                  behaviour={"objection_propensity": 1.0}, population={"merchants": 400, "months": 24, **STATIC})
@@ -329,17 +334,20 @@ def test_credit_consumption_pays_the_tier_bonus():
 
 
 def test_credit_consumption_gives_strategic_merchants_a_reason_to_comply():
-    """Checks that detect 0.2 a month and a fine of 3 gains (0.6 < 1, no moral cost): strategic merchants
-    violate. A tier bonus (A 30%, B 15%, weighed over 36 months) adds 0.5 x 36 x 0.1 x 0.15 / 0.05 = 5.4
-    gains of consequence for a merchant a record would drop a tier, so 0.2 x (3 + 5.4) = 1.7 >= 1: those
-    comply. Required: strategic compliance up by 20 points (most strategic merchants sit near a cut-off)."""
+    """Checks that detect 0.2 a month and a fine of 3 gains (0.6 < 1, no moral cost; the fine alone and the
+    sharp choice): strategic merchants violate. A tier bonus (A 30%, B 15%, weighed over 36 months) adds
+    0.5 x 36 x 0.1 x 0.15 / 0.05 = 5.4 gains of consequence for a merchant a record would drop a tier, so
+    0.2 x (3 + 5.4) = 1.7 >= 1: those comply. Required: strategic compliance up by 20 points (most strategic
+    merchants sit near a cut-off)."""
     def scn(on):
         return small("baseline.yaml",
                      policy={"credit_consumption": {"enabled": on, "demand_bonus": {"A": 0.3, "B": 0.15}},
                              "inspection": {"sampling_ratio": {t: 0.25 for t in "ABCD"},
                                             "campaigns_per_year": {t: 12 for t in "ABCD"},
-                                            "capacity_per_month": 100_000, "inspector_skill_spread": 0.0}},
-                     behaviour={"learning": {"full_information": True}, "social": {"influence": 0.0}},
+                                            "capacity_per_month": 100_000, "inspector_skill_spread": 0.0},
+                             "penalties": {"confiscate_gains": False}},
+                     behaviour={"learning": {"full_information": True}, "social": {"influence": 0.0},
+                                "choice_noise": 0.0},
                      population={"merchants": 500, "months": 24})
     off, on = _run(scn(False)), _run(scn(True))
     assert _last(on, "compliance_rate_strategic") > _last(off, "compliance_rate_strategic") + 0.2
@@ -464,7 +472,9 @@ def test_association_lists_deter_members(engine):
 
 def test_target_indicators():
     base = _tot(_run(small("baseline.yaml", population={"merchants": 300, "months": 6}), reps=1))
-    plan = _tot(_run(small("shahe_plan.yaml", population={"merchants": 300, "months": 6}), reps=1))
+    # ample capacity: when it binds, the priority leaves tiers A-C unchecked, outside in-process supervision
+    plan = _tot(_run(small("shahe_plan.yaml", policy={"inspection": {"capacity_per_1000_merchants": 1000.0}},
+                           population={"merchants": 300, "months": 6}), reps=1))
     no_checks = _tot(_run(small("shahe_plan.yaml", policy={"inspection": {"capacity_per_month": 0}},
                                 population={"merchants": 300, "months": 6}), reps=1))
     # full-process supervision needs all three stages: none before the plan, everyone under it, none without checks
@@ -535,12 +545,15 @@ def test_each_ablation_shows_its_effect_in_sim_run_output(tmp_path):
 # --- directions the issue names, on the fast engine -------------------------------------------------------
 
 def _near_margin(policy: dict, population: dict | None = None):
-    """Checks that detect 0.2 a month, a fine of 3 gains, no moral cost, full information: a strategic
-    merchant violates (0.6 < 1) unless something adds at least 2 gains of consequence."""
+    """Checks that detect 0.2 a month, a fine of 3 gains (the fine alone: no confiscation), no moral cost, full
+    information, the sharp choice: a strategic merchant violates (0.6 < 1) unless something adds at least 2
+    gains of consequence."""
     base = {"inspection": {"sampling_ratio": {t: 0.25 for t in "ABCD"}, "campaigns_per_year": {t: 12 for t in "ABCD"},
-                           "capacity_per_month": 100_000, "inspector_skill_spread": 0.0}}
+                           "capacity_per_month": 100_000, "inspector_skill_spread": 0.0},
+            "penalties": {"confiscate_gains": False}}
     return small("baseline.yaml", policy=_merge(base, policy),
-                 behaviour={"learning": {"full_information": True}, "social": {"influence": 0.0}},
+                 behaviour={"learning": {"full_information": True}, "social": {"influence": 0.0},
+                            "choice_noise": 0.0},
                  population=_merge({"merchants": 1000, "months": 24}, population or {}))
 
 

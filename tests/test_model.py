@@ -212,9 +212,10 @@ def test_more_checks_of_tier_d_deter_defiant_merchants(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share(engine):
     scn = small("baseline.yaml",
-                policy={"inspection": {"sampling_ratio": {t: 0.0 for t in TIERS}}},
+                policy={"inspection": {"sampling_ratio": {t: 0.0 for t in TIERS}},
+                        "penalties": {"confiscate_gains": False}},
                 # merchants start out fearing checks (0.4 a month), so most strategic ones comply at first;
-                # sharp choice, so that once the fear is gone no strategic merchant complies by chance
+                # sharp choice and the fine alone, so that once the fear is gone no strategic merchant complies
                 behaviour={"learning": {"initial_perceived_detection": 0.4}, "choice_noise": 0.0},
                 population={"merchants": 500, "months": 48, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
     res = run_scenario(scn, reps=3, seed=5, engine=engine, progress=False)
@@ -238,12 +239,16 @@ def test_publicity_keeps_honest_merchants_honest_when_norms_would_collapse(engin
     complies only by the logit choice: with a moral cost of about 0.3 gains at most (norm < 0.6, influence 1,
     peers complying about half the time) and no deterrence at noise 0.5, about 1 / (1 + e^1.4) = 0.2 of its
     months; thresholds 0.25 and 0.5 leave room for replication noise many times over."""
+    # the fine alone: confiscation on top of merchants' starting fear of checks would deter collapsed honest
+    # merchants for years, which is not what this test is about
     over = dict(behaviour={"social": {"initial_norm_mean": 0.5, "honest_collapse_norm": 0.6,
                                       "norm_adaptation_rate": 0.1}},
                 population={"merchants": 500, "months": 36})
-    off = run_scenario(small("baseline.yaml", **over), reps=3, seed=1, engine=engine, progress=False)
-    on = run_scenario(small("baseline.yaml", policy={"publicity": {"intensity": 0.1}}, **over), reps=3, seed=1,
-                      engine=engine, progress=False)
+    fine_alone = {"penalties": {"confiscate_gains": False}}
+    off = run_scenario(small("baseline.yaml", policy=fine_alone, **over), reps=3, seed=1, engine=engine,
+                       progress=False)
+    on = run_scenario(small("baseline.yaml", policy={"publicity": {"intensity": 0.1}, **fine_alone}, **over),
+                      reps=3, seed=1, engine=engine, progress=False)
     assert _mean_last(off, "compliance_rate_honest") < 0.25
     assert _mean_last(on, "compliance_rate_honest") > 0.5
     assert _mean_last(on, "compliance_rate") > _mean_last(off, "compliance_rate") + 0.2
@@ -314,3 +319,43 @@ def test_fines_are_the_multiple_of_detected_gains():
     assert checked and all(a.detected for a in checked)
     expected = sum(1.0 * a.gain for a in checked)
     assert model.records[-1]["fines"] == pytest.approx(expected)
+
+
+def _binding(priority: bool, merchants: int = 2000):
+    """The plan with a capacity of a tenth of what its ratios ask (8 checks a month per 1,000 merchants)."""
+    return small("shahe_plan.yaml",
+                 policy={"inspection": {"capacity_per_1000_merchants": 8.0, "capacity_to_listed_first": priority}},
+                 population={"merchants": merchants, "months": 24})
+
+
+def test_binding_capacity_goes_first_to_listed_and_tier_d_merchants():
+    """When capacity binds, the plan's priority serves blacklisted, key-attention and D merchants first: their
+    checks per merchant stay what the ratios ask, while proportional cuts take the same share from everyone.
+    Listed merchants sit in tier D (a listing needs a score below 60), so the measure is the share of checks
+    spent on tiers A-C in the second year: under the priority none of the 16 checks a month reaches them while
+    D merchants ask for more (required below 0.02); cut in proportion they keep their share of the requests
+    (trial runs: 0.21; required above 0.1)."""
+    def upper_tiers(priority: bool) -> float:
+        res = run_scenario(_binding(priority), reps=2, seed=4, engine="fast", progress=False)
+        ts = res.timeseries[res.timeseries["month"] >= 12]
+        groups = ts[ts["by"] == "tier"].groupby("group")["inspections"].sum()
+        return float(1.0 - groups["D"] / groups.sum())
+    assert upper_tiers(True) < 0.02 and upper_tiers(False) > 0.1
+
+
+def test_capacity_per_1000_merchants_asks_the_same_at_any_population():
+    """Capacity follows the caseload: with 100 checks a month per 1,000 merchants the plan at 1,000 and at 4,000
+    merchants asks for checks in proportion to its merchants (to 15%: replication noise of two runs) and makes
+    them (no shortfall beyond 5%), where an absolute capacity of 80 a month binds at 4,000."""
+    from sim.experiment.statistics import capacity_excess
+
+    def summary(merchants: int, absolute: int | None = None) -> dict:
+        scn = small("shahe_plan.yaml",
+                    policy={"inspection": {"capacity_per_month": absolute, "capacity_per_1000_merchants": 100.0}},
+                    population={"merchants": merchants, "months": 24})
+        return run_scenario(scn, reps=2, seed=2, engine="fast", progress=False).summary
+    small_city, large_city = summary(1000), summary(4000)
+    per_merchant = [s["inspections_requested"]["mean"] / n for s, n in ((small_city, 1000), (large_city, 4000))]
+    assert per_merchant[1] == pytest.approx(per_merchant[0], rel=0.15)
+    assert capacity_excess(small_city) is None and capacity_excess(large_city) is None
+    assert capacity_excess(summary(4000, absolute=80)) > 0.5

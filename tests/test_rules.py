@@ -169,13 +169,25 @@ def test_stratified_counts_respects_capacity_and_sizes():
     probs = np.array([0.1, 0.5, 1.0, 0.7])
     counts, requested, scale = R.stratified_counts(sizes, probs, 1000, rng)
     assert requested == pytest.approx(10 + 25 + 10)
-    assert scale == 1.0
+    assert (scale == 1.0).all()
     # each stratum is within one of its expected count (stochastic rounding); never above its size
     assert np.all(np.abs(counts - sizes * probs) < 1) and np.all(counts <= sizes)
-    # capacity 9 of 45 requested: scale 0.2, total never above 9
+    # capacity 9 of 45 requested, in proportion: scale 0.2 everywhere, total never above 9
     for seed in range(50):
         c, _, s = R.stratified_counts(sizes, probs, 9, np.random.default_rng(seed))
         assert s == pytest.approx(0.2) and c.sum() <= 9 and np.all(c <= sizes)
+
+
+def test_binding_capacity_goes_to_the_priority_classes_in_order():
+    """Requested 10, 25, 10 checks in strata of priority 2, 0, 1; capacity 30: class 0 gets its 25 in full,
+    class 1 the 5 left of its 10 (scale 0.5), class 2 nothing; at capacity 50 everyone is served."""
+    sizes, probs, priority = np.array([100, 50, 10]), np.array([0.1, 0.5, 1.0]), np.array([2, 0, 1])
+    _, requested, scale = R.stratified_counts(sizes, probs, 30, np.random.default_rng(0), priority)
+    assert requested == pytest.approx(45) and scale == pytest.approx([0.0, 1.0, 0.5])
+    for seed in range(20):
+        c, _, _ = R.stratified_counts(sizes, probs, 30, np.random.default_rng(seed), priority)
+        assert c[0] == 0 and c[1] == 25 and c[2] == 5
+    assert (R.stratified_counts(sizes, probs, 50, np.random.default_rng(0), priority)[2] == 1).all()
 
 
 def test_stratified_counts_unbiased():

@@ -8,7 +8,7 @@ Workbench ``Model``, so an EMA or SALib user can drive the model without our bat
 
     from ema_workbench import perform_experiments
     model = as_ema_model("scenarios/shahe_plan.yaml", uncertainties=["behaviour.risk_aversion"],
-                         levers=["policy.inspection.capacity_per_month"], outcomes=["compliance_rate"])
+                         levers=["policy.inspection.capacity_per_1000_merchants"], outcomes=["compliance_rate"])
     experiments, results = perform_experiments(model, scenarios=8, policies=2)
 """
 

@@ -19,8 +19,8 @@ from scipy import stats
 
 from sim.model.metrics import METRICS, Metric
 
-__all__ = ["SUMMARY_MONTHS", "DERIVED", "UNITS", "per_rep", "rep_table", "group_reps", "add_derived",
-           "interval", "describe", "paired", "compare", "bands", "bands_many"]
+__all__ = ["SUMMARY_MONTHS", "DERIVED", "UNITS", "CAPACITY_TOLERANCE", "capacity_excess", "per_rep", "rep_table",
+           "group_reps", "add_derived", "interval", "describe", "paired", "compare", "bands", "bands_many"]
 
 SUMMARY_MONTHS = 12
 """Summaries average the last 12 months of each replication."""
@@ -35,6 +35,26 @@ DERIVED: tuple[Metric, ...] = (
 
 UNITS = {m.name: m.unit for m in METRICS + DERIVED}
 """Unit of every metric and derived indicator."""
+
+
+CAPACITY_TOLERANCE = 0.05
+"""A run whose requested checks exceed those the capacity allows by more than this share says so."""
+
+
+def capacity_excess(means: dict) -> float | None:
+    """By how much the checks the sampling ratios ask for exceed the checks made, as a share of those made
+    (0.4: 40% more was asked than the capacity allowed), when above :data:`CAPACITY_TOLERANCE`; else ``None``.
+
+    ``means`` maps metric names to a value or to ``{"mean": value, ...}`` (a ``summary.json``), and needs
+    ``inspections_requested`` and ``inspections`` (checks/month).
+    """
+    def mean(name):
+        v = means[name]
+        return float(v["mean"] if isinstance(v, dict) else v)
+    asked, made = mean("inspections_requested"), mean("inspections")
+    if not asked > made * (1.0 + CAPACITY_TOLERANCE):
+        return None
+    return math.inf if made <= 0 else asked / made - 1.0
 
 
 def per_rep(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> pd.DataFrame:

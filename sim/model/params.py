@@ -90,6 +90,9 @@ class Params:
     # per stratum monthly check probability before capacity (len N_STRATA)
     stratum_prob: np.ndarray
     cuts: tuple[float, float, float]
+    # checks the bureau can make a month, and each stratum's priority class when capacity binds (0 first)
+    capacity: float
+    priority: np.ndarray
     # per sector: red-list value (CNY/month) and demand bonus (share) with trade incentives (clauses 10-11),
     # consumers' information (x, e-commerce traceability, clause 7), association membership (clause 9)
     red_value: np.ndarray
@@ -116,6 +119,27 @@ def _tables(p: Params) -> Params:
     tiers = np.zeros(len(TIERS), TIER_DTYPE)
     tiers["credit_bonus"] = p.tier_bonus
     return replace(p, record=parameter_record(p), sectors=sectors, tiers=tiers)
+
+
+def capacity_of(scn: Scenario) -> float:
+    """Checks a month the bureau can make (S2): ``policy.inspection.capacity_per_month`` when given, else
+    ``capacity_per_1000_merchants`` x the starting population / 1,000."""
+    ins = scn.policy.inspection
+    if ins.capacity_per_month is not None:
+        return float(ins.capacity_per_month)
+    return ins.capacity_per_1000_merchants * scn.population.merchants / 1000.0
+
+
+def capacity_priority() -> np.ndarray:
+    """Priority class of each stratum when capacity binds (S2): 0 blacklisted, 1 key-attention, 2 tier D
+    (on no sanction list), 3 everyone else; campaign strata rank as their list state and tier."""
+    out = np.full(N_STRATA, 3, np.int64)
+    for camp in (0, 1):
+        for t in range(len(TIERS)):
+            for ls in range(N_LISTS):
+                s = stratum_of(t, ls, camp)
+                out[s] = 0 if ls == BLACK else 1 if ls == KEY else 2 if t == len(TIERS) - 1 else 3
+    return out
 
 
 def compile_scenario(scn: Scenario) -> Params:
@@ -177,6 +201,8 @@ def compile_scenario(scn: Scenario) -> Params:
         score_mean=np.array([getattr(scn.population.initial_score, t) for t in TYPES]),
         stratum_prob=probs,
         cuts=(scn.policy.tiers.A, scn.policy.tiers.B, scn.policy.tiers.C),
+        capacity=capacity_of(scn),
+        priority=capacity_priority() if ins.capacity_to_listed_first else np.zeros(N_STRATA, np.int64),
         severe_harm_multiple=scn.population.severe_harm_multiple,
         red_value=red_value,
         red_bonus=red_bonus,
@@ -244,7 +270,8 @@ def draw_entrants(p: Params, rng: np.random.Generator) -> tuple[list[dict], int,
 
 
 def plan_checks(p: Params, sizes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
-    """This month's checks per stratum under capacity (S1, S2), for strata of ``sizes`` merchants.
+    """This month's checks per stratum under capacity (S1, S2), for strata of ``sizes`` merchants: capacity
+    :attr:`Params.capacity`, spent by :attr:`Params.priority` when it binds.
 
     Returns the checks per stratum (int array), each stratum's true monthly detection probability
     (check probability after capacity x detection, 0-1) and the month's planning counts:
@@ -252,8 +279,9 @@ def plan_checks(p: Params, sizes: np.ndarray, rng: np.random.Generator) -> tuple
     S33) and ``campaign_inspections`` (checks/month, S28).
     """
     ins = p.scenario.policy.inspection
-    per_stratum, requested, scale = stratified_counts(sizes, p.stratum_prob, ins.capacity_per_month, rng)
-    counters = {"inspections_requested": requested, "capacity_shortfall": requested * (1.0 - scale),
+    per_stratum, requested, scale = stratified_counts(sizes, p.stratum_prob, p.capacity, rng, p.priority)
+    counters = {"inspections_requested": requested,
+                "capacity_shortfall": requested - float((sizes * p.stratum_prob * scale).sum()),
                 "full_process_share": full_process_share(p.scenario, sizes, p.stratum_prob * scale),
                 "campaign_inspections": int(per_stratum[CAMPAIGN_STRATA].sum())}
     return per_stratum, p.stratum_prob * scale * ins.detection_probability, counters

@@ -396,7 +396,7 @@ def update_norm(norm, peer_compliance, rate, publicity):
     return peer + publicity * (1.0 - peer)
 
 
-def stratified_counts(sizes, probs, capacity, rng):
+def stratified_counts(sizes, probs, capacity, rng, priority=None):
     """Checks per stratum this month, drawn without replacement within each stratum.
 
     Parameters
@@ -405,10 +405,14 @@ def stratified_counts(sizes, probs, capacity, rng):
         Merchants per stratum.
     probs : array of float
         Monthly check probability per stratum (0-1).
-    capacity : int
+    capacity : float
         Checks the bureau can make this month.
     rng : numpy.random.Generator
         The model's generator.
+    priority : array of int, optional
+        Priority class per stratum (0 first). When capacity binds, classes are served in order: each in
+        full while capacity lasts, the class where it runs out in proportion, later ones not at all.
+        ``None`` (or one class): every stratum in proportion.
 
     Returns
     -------
@@ -416,8 +420,8 @@ def stratified_counts(sizes, probs, capacity, rng):
         Checks per stratum (each <= size); ``counts.sum() <= capacity``.
     requested : float
         Checks the ratios asked for (expected value, before capacity).
-    scale : float
-        Share of requested checks made (1 when capacity suffices).
+    scale : array of float
+        Share of each stratum's requested checks made (1 when capacity suffices).
 
     Each stratum's expected count ``size * prob * scale`` is rounded
     stochastically (floor plus a Bernoulli remainder), so realised shares are
@@ -428,7 +432,16 @@ def stratified_counts(sizes, probs, capacity, rng):
     probs = np.asarray(probs, dtype=np.float64)
     expected = sizes * probs
     requested = float(expected.sum())
-    scale = 1.0 if requested <= capacity else capacity / requested
+    scale = np.ones(len(sizes))
+    if requested > capacity:
+        classes = np.zeros(len(sizes), np.int64) if priority is None else np.asarray(priority, np.int64)
+        left = float(capacity)
+        for c in np.unique(classes):
+            members = classes == c
+            asked = float(expected[members].sum())
+            share = 1.0 if asked <= left else (left / asked if asked > 0 else 0.0)
+            scale[members] = share
+            left = max(0.0, left - asked)
     target = expected * scale
     base = np.floor(target)
     frac = target - base

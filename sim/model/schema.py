@@ -130,9 +130,20 @@ class Inspection(_Strict):
 
     sampling_ratio: TierRatios = Field(default_factory=TierRatios)
     campaigns_per_year: TierCampaigns = Field(default_factory=TierCampaigns)
-    capacity_per_month: int = P(
-        1000, 0, 1_000_000_000, "checks/month",
-        "Checks the bureau can make in a month; excess planned checks are scaled down",
+    capacity_per_1000_merchants: float = P(
+        40.0, 0, 1_000_000, "checks/month per 1,000 merchants",
+        "Checks the bureau can make in a month per 1,000 merchants at the start (its staff follows its caseload): "
+        "40 is the 80 checks a month of a city team for the 2,000 merchants of the shipped scenarios",
+    )
+    capacity_per_month: int | None = P(
+        None, 0, 1_000_000_000, "checks/month",
+        "Absolute capacity: when given, the checks the bureau can make in a month, whatever the population "
+        "(replaces capacity_per_1000_merchants; null: not given)",
+    )
+    capacity_to_listed_first: bool = P(
+        True, None, None, "switch",
+        "When requested checks exceed capacity, check blacklisted, then key-attention, then tier D merchants "
+        "first (the plan's priorities); false: cut every stratum in proportion",
     )
     inspectors: int = P(20, 1, 100_000, "inspectors", "Inspectors drawn at random for each check")
     detection_probability: float = P(

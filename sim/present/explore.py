@@ -30,7 +30,7 @@ __all__ = ["Lever", "LEVERS", "Explorer"]
 LEVERS: tuple[tuple[str, str], ...] = tuple(
     [(f"policy.inspection.sampling_ratio.{k}", "checks") for k in TIERS]
     + [(f"policy.inspection.campaigns_per_year.{k}", "checks") for k in TIERS]
-    + [("policy.inspection.capacity_per_month", "checks")]
+    + [("policy.inspection.capacity_per_1000_merchants", "checks")]
     + [(f"policy.tiers.{k}", "tiers") for k in TIERS[:-1]]
     + [("policy.lists.red.min_score", "lists"), ("policy.lists.key_attention.max_score", "lists"),
        ("policy.lists.blacklist.max_score", "lists"), ("policy.lists.blacklist.duration_months", "lists"),

@@ -149,6 +149,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "sent.best_tie": ("“{best}”与“{second}”提高合规率的幅度无法区分（差异{diff}个百分点，95%区间{lo}至{hi}）。",
                       "\"{best}\" and \"{second}\" raise compliance by amounts that cannot be told apart ({diff} "
                       "points; 95% interval {lo} to {hi})."),
+    "sent.capacity": ("注意：“{scenario}”的抽查比例和频次每月要求抽查{asked}次，超出执法力量所能完成的{made}次{excess}%，"
+                      "方案的抽查比例并未完全落实。",
+                      "Note: \"{scenario}\"'s sampling ratios ask for {asked} checks a month, {excess}% more than "
+                      "the {made} its capacity allows: the plan's ratios are not carried out in full."),
     "sent.cost_per_point": ("“{alt}”每提高1个百分点合规率，每月多花抽查成本约{cost}。",
                             "Under \"{alt}\", each point of compliance gained costs about {cost} a month in extra "
                             "checks."),

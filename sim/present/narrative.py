@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.experiment.statistics import UNITS, compare, describe, paired
+from sim.experiment.statistics import UNITS, capacity_excess, compare, describe, paired
 from sim.present.i18n import t
 
 __all__ = ["TARGETS", "SENTENCE_METRICS", "target_table", "Claim", "summary_claims", "format_value", "metric_label"]
@@ -165,6 +165,15 @@ def summary_claims(tables: dict[str, pd.DataFrame], baseline: str, lang: str) ->
             claims.append(Claim("cost", alt, "inspection_cost", 1, float(cost), math.nan, math.nan,
                                 t("sent.cost_per_point", lang, alt=alt,
                                   cost=format_value("inspection_cost", cost, lang))))
+    for name, tab in tables.items():  # a plan whose ratios its capacity cannot carry out is not the plan
+        means = tab[["inspections_requested", "inspections"]].mean()
+        excess = capacity_excess(means.to_dict())
+        if excess is not None and math.isfinite(excess):
+            claims.append(Claim("capacity", name, "inspections_requested", 1, float(excess), math.nan, math.nan,
+                                t("sent.capacity", lang, scenario=name,
+                                  asked=format_value("inspections", means["inspections_requested"], lang),
+                                  made=format_value("inspections", means["inspections"], lang),
+                                  excess=f"{100 * excess:.0f}")))
     raisers = [a for a in alts if diffs.loc[(a, "compliance_rate"), "sign"] > 0]
     if len(raisers) >= 2:
         raisers.sort(key=lambda a: -diffs.loc[(a, "compliance_rate"), "diff"])

@@ -33,7 +33,8 @@ def parameters_markdown() -> str:
         else:
             rng = f"{r['lo']:g} – {r['hi']:g}"
         d = r["default"]
-        default = str(d).lower() if isinstance(d, bool) else (d if isinstance(d, str) else f"{d:g}")
+        default = ("—" if d is None else str(d).lower() if isinstance(d, bool)
+                   else d if isinstance(d, str) else f"{d:g}")
         lines.append(f"| `{r['path']}` | {r['role']} | {default} | {r['unit']} | {rng} | {r['meaning']} |")
     return "\n".join(lines) + "\n"
 
