@@ -245,7 +245,7 @@ def _integer_paths(names: list[str]) -> set[str]:
     from sim.model.schema import parameter_table
 
     table = {r["path"]: r for r in parameter_table()}
-    return {n for n in names if isinstance(table[n]["default"], int) and not isinstance(table[n]["default"], bool)}
+    return {n for n in names if table[n]["integer"]}
 
 
 def _set_text(path: str, value: object) -> str:

@@ -959,8 +959,8 @@ def scenario_hash(scn: Scenario) -> str:
 
 
 def parameter_table() -> list[dict]:
-    """Every parameter: dotted path, default, unit, range, meaning and role (:data:`ROLES`; ``None`` for the
-    text fields)."""
+    """Every parameter: dotted path, default, unit, range, meaning, role (:data:`ROLES`; ``None`` for the
+    text fields) and whether it takes whole numbers (``integer``: an ``int``, optional or not)."""
     rows: list[dict] = []
 
     def walk(cls: type[BaseModel], prefix: str, defaults: BaseModel) -> None:
@@ -981,6 +981,7 @@ def parameter_table() -> list[dict]:
                 "path": path, "default": value, "unit": extra.get("unit", ""),
                 "lo": lo, "hi": hi, "meaning": info.description or "",
                 "role": extra.get("role", SECTION_ROLES.get(path.split(".")[0])),
+                "integer": ann is int or ann == (int | None),
             })
 
     walk(Scenario, "", Scenario())
