@@ -167,3 +167,22 @@ def test_monthly_bands_are_the_interval_of_each_month():
     b = bands(ts, "x").set_index("month")
     for m, g in ts.groupby("month"):
         assert b.loc[m, ["mean", "lo", "hi"]].to_numpy(dtype=float) == pytest.approx(interval(g["x"]))
+
+
+def test_the_report_says_when_capacity_does_not_carry_out_the_ratios():
+    """A scenario whose ratios ask for 30 checks a month while 10 are made gets a sentence naming both and the
+    200% excess, in both languages; one asking for 10.4 of 10 made (within 5%) gets none; one that can make
+    no check at all is named too."""
+    rng = np.random.default_rng(1)
+    base = _table(0.60 + rng.normal(0, 0.005, 10), inspections=np.full(10, 10.0))
+    base["inspections_requested"] = 10.4
+    short = base.copy()
+    short["inspections_requested"] = 30.0
+    none = base.copy()
+    none["inspections"], none["inspections_requested"] = 0.0, 5.0
+    for lang, word in (("en", "200% more than the 10.0"), ("zh", "超出执法力量所能完成的10.0次200%")):
+        claims = [c for c in summary_claims({"base": base, "short": short, "none": none}, "base", lang)
+                  if c.kind == "capacity"]
+        assert [c.scenario for c in claims] == ["short", "none"]
+        assert word in claims[0].text and "30" in claims[0].text
+        assert claims[0].diff == pytest.approx(2.0) and claims[1].diff == float("inf")

@@ -292,7 +292,7 @@ def enter_list(m, state, now, duration, wrongful):
 
 
 @register_jitable(forceinline=True)
-def leave_list(m, mo, P, k):
+def leave_list(m, k):
     """Leave the key-attention list or blacklist by expiry or repair. The score is left as it is: lists
     follow records (a listing needs a new record), tiers follow scores (S21)."""
     k.wrongful_listings_stood += m.wrong_list
@@ -354,7 +354,7 @@ def update_lists(m, mo, P, w, rng, k):
     if m.pending_until != NEVER and now >= m.pending_until:
         recognise_blacklist(m, P, now, rng, k)
     if (m.list_state == _KEY or m.list_state == _BLACK) and now >= m.list_until:
-        leave_list(m, mo, P, k)
+        leave_list(m, k)
     if m.list_state == _BLACK and recorded:  # a new record while listed extends the listing
         m.list_until = now + P.black_months
     n_rec = R.records_in_window(m.r1, m.r2, m.r3, now, P.repeat_window)
@@ -381,7 +381,7 @@ def update_lists(m, mo, P, w, rng, k):
             and R.repair_eligible(now, m.list_since, m.clean_since_listing, m.last_repair, m.prev_repair,
                                   P.repair_min_listed, P.repair_between, P.repair_max36)
             and uniform(rng, _U_REPAIR) < P.repair_probability):
-        leave_list(m, mo, P, k)
+        leave_list(m, k)
         m.prev_repair = m.last_repair
         m.last_repair = now
         k.repairs += 1

@@ -14,18 +14,17 @@ import numpy as np
 from sim.model.mechanisms import CORE_OUTPUTS, MECHANISMS, Metric
 from sim.model.rules import BLACK, KEY, RED
 from sim.model.schema import SECTORS, TIERS, TYPES
+from sim.model.vocabulary import TYPE_LABELS
 
 __all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_COUNTS", "GROUP_METRICS", "BREAKDOWNS", "TALLY_COLUMNS",
            "SUM_COLUMNS", "GROUP_OFFSETS", "N_GROUPS", "tally", "month_record"]
 
 
-_TYPE_ZH = {"honest": "诚信型", "strategic": "策略型", "defiant": "对抗型", "careless": "疏忽型"}
-
 METRICS: tuple[Metric, ...] = CORE_OUTPUTS + tuple(o for m in MECHANISMS for o in m.outputs) + tuple(
     Metric(f"tier_share_{t}", "share", f"{t}级占比", f"Tier {t} share", f"Share of merchants in tier {t}")
     for t in TIERS
 ) + tuple(
-    Metric(f"compliance_rate_{t}", "share", f"{_TYPE_ZH[t]}合规率", f"Compliance of {t} merchants",
+    Metric(f"compliance_rate_{t}", "share", f"{TYPE_LABELS[t][0]}合规率", f"Compliance of {t} merchants",
            f"Compliance of trading {t} merchants", better="higher")
     for t in TYPES
 )

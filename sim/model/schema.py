@@ -346,7 +346,7 @@ class AssociationLists(_Strict):
                       "Associations keep red and black lists of their members (when associations are enabled)")
     red_clean_months: int = P(
         12, 0, 120, "months",
-        "Months without a recorded violation (and never sanctioned by the association) for its red list; "
+        "Months without a recorded violation and without an association sanction for its red list; "
         "assumption: the bureau's red-list period, policy.lists.red.clean_months",
     )
     recommendation_bonus: float = P(

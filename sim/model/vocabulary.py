@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["Tier", "MerchantType", "ListState", "Sector", "TIERS", "TYPES", "SECTORS", "LIST_NAMES", "NEVER"]
+__all__ = ["Tier", "MerchantType", "ListState", "Sector", "TIERS", "TYPES", "TYPE_LABELS", "SECTORS", "LIST_NAMES",
+           "NEVER"]
 
 
 class Tier(IntEnum):
@@ -59,6 +60,9 @@ TIERS = tuple(t.name for t in Tier)
 """Tier names as they appear in scenario files (``A``-``D``)."""
 
 TYPES = tuple(t.name.lower() for t in MerchantType)
+TYPE_LABELS = {"honest": ("诚信型", "Honest"), "strategic": ("策略型", "Strategic"), "defiant": ("对抗型", "Defiant"),
+               "careless": ("疏忽型", "Careless")}
+"""Each behavioural type's name in Chinese and English (the reports' labels and the metric names built on them)."""
 """Type names as they appear in scenario files and breakdowns."""
 
 SECTORS = tuple(s.name for s in Sector)

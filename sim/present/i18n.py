@@ -16,6 +16,7 @@ from __future__ import annotations
 from sim.errors import InputError, Problem
 from sim.experiment.statistics import DERIVED
 from sim.model.metrics import METRICS
+from sim.model.vocabulary import TYPE_LABELS
 
 __all__ = ["LANGS", "TEXT", "t", "check_lang"]
 
@@ -57,10 +58,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "tier.B": ("B级（基本守信）", "B (fair)"),
     "tier.C": ("C级（失信风险）", "C (at risk)"),
     "tier.D": ("D级（严重失信）", "D (dishonest)"),
-    "type.honest": ("诚信型", "Honest"),
-    "type.strategic": ("策略型", "Strategic"),
-    "type.defiant": ("对抗型", "Defiant"),
-    "type.careless": ("疏忽型", "Careless"),
     # --- 2022 targets of the plan (section 一) and what stands for them ----------------------------------
     "target.full_process": ("全过程信用监管基本建立", "Full-process credit supervision in place"),
     "target.joint": ("联合奖惩机制有效运行", "Joint reward and punishment effective"),
@@ -153,6 +150,9 @@ TEXT: dict[str, tuple[str, str]] = {
                       "方案的抽查比例并未完全落实。",
                       "Note: \"{scenario}\"'s sampling ratios ask for {asked} checks a month, {excess}% more than "
                       "the {made} its capacity allows: the plan's ratios are not carried out in full."),
+    "sent.capacity_none": ("注意：“{scenario}”的抽查比例和频次每月要求抽查{asked}次，但执法力量一次也未能完成。",
+                           "Note: \"{scenario}\"'s sampling ratios ask for {asked} checks a month, and its capacity "
+                           "allows none of them."),
     "sent.cost_per_point": ("“{alt}”每提高1个百分点合规率，每月多花抽查成本约{cost}。",
                             "Under \"{alt}\", each point of compliance gained costs about {cost} a month in extra "
                             "checks."),
@@ -169,6 +169,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "explore.seconds": ("用时{seconds:.2f}秒", "{seconds:.2f} s"),
 }
 TEXT |= {f"metric.{m.name}": (m.zh, m.en) for m in METRICS + DERIVED}
+TEXT |= {f"type.{name}": labels for name, labels in TYPE_LABELS.items()}
 
 
 def t(key: str, lang: str, **fields: object) -> str:

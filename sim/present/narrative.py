@@ -168,12 +168,12 @@ def summary_claims(tables: dict[str, pd.DataFrame], baseline: str, lang: str) ->
     for name, tab in tables.items():  # a plan whose ratios its capacity cannot carry out is not the plan
         means = tab[["inspections_requested", "inspections"]].mean()
         excess = capacity_excess(means.to_dict())
-        if excess is not None and math.isfinite(excess):
-            claims.append(Claim("capacity", name, "inspections_requested", 1, float(excess), math.nan, math.nan,
-                                t("sent.capacity", lang, scenario=name,
-                                  asked=format_value("inspections", means["inspections_requested"], lang),
-                                  made=format_value("inspections", means["inspections"], lang),
-                                  excess=f"{100 * excess:.0f}")))
+        if excess is not None:
+            asked = format_value("inspections", means["inspections_requested"], lang)
+            text = (t("sent.capacity", lang, scenario=name, asked=asked, excess=f"{100 * excess:.0f}",
+                      made=format_value("inspections", means["inspections"], lang)) if math.isfinite(excess)
+                    else t("sent.capacity_none", lang, scenario=name, asked=asked))
+            claims.append(Claim("capacity", name, "inspections_requested", 1, float(excess), math.nan, math.nan, text))
     raisers = [a for a in alts if diffs.loc[(a, "compliance_rate"), "sign"] > 0]
     if len(raisers) >= 2:
         raisers.sort(key=lambda a: -diffs.loc[(a, "compliance_rate"), "diff"])
