@@ -47,12 +47,14 @@ WINDOWS = {"first year": (0, 12), "last year": (MONTHS - 12, MONTHS)}
 
 SCENARIOS: dict[str, dict] = {
     "baseline": {"base": "baseline.yaml"},
-    "shahe_plan": {"base": "shahe_plan.yaml"},
+    # the plan after a burn-in under the baseline: the switch of regimes (S0) is docked too
+    "shahe_plan": {"base": "shahe_plan.yaml", "population": {"burn_in_months": 12}},
     "strict_enforcement": {"base": "strict_enforcement.yaml"},
-    "incentive_led": {"base": "incentive_led.yaml"},
+    # everyone starts on the red list (entry score above its 95): the red list's incentives and exits act
+    "incentive_led": {"base": "incentive_led.yaml", "policy": {"tiers": {"entry_score": 96}}},
     "no_lists": {"base": "no_lists.yaml"},
     # branches the shipped scenarios leave quiet: immediate recognition, binding capacity, many false
-    # records and repairs, a growing population, few inspectors of uneven skill; a campaign in a large sector
+    # records, listings and repairs (everyone starts in tier D, below the key-attention threshold), a growing population, few inspectors of uneven skill; a campaign in a large sector
     # and e-commerce measures strong enough to move whole-population metrics at 300 merchants (the archive
     # multiplier is capped at 1/detection = 1.25; traceability x3 and the pledge carry the e-commerce effect)
     "stress_procedure": {
@@ -64,7 +66,8 @@ SCENARIOS: dict[str, dict] = {
                    "ecommerce": {"archive_detection_multiplier": 3.0, "information_multiplier": 3.0,
                                  "pledge_norm_boost": 0.3},
                    "lists": {"blacklist": {"recognition_delay_months": 0, "max_score": 55},
-                             "repair": {"application_probability": 0.8}}},
+                             "repair": {"application_probability": 0.8}},
+                   "tiers": {"entry_score": 58}},
         "behaviour": {"careless_violation_rate": 0.15},
         "population": {"entry_rate_per_month": 0.02, "exit_rate_per_month": 0.01},
     },

@@ -73,7 +73,8 @@ def _uniform_strategic(checks_per_year: float, noise: float, confiscate: bool = 
 def test_deterrence_is_graded_over_the_range_real_regimes_use():
     """Uniform checks from 0.05 to 0.8 per merchant a year (real regimes: about 0.05; the plan's tiers: up to 1):
     with the logit choice (noise 0.5 gains) every doubling raises strategic compliance, by more than 0.001 and
-    less than 0.25, where the sharp rule leaves it at exactly 0 throughout (its cliff lies beyond). Paired
+    less than 0.25, where the sharp rule leaves it at 0 (its cliff lies beyond: below 0.001, what a merchant
+    checked in several months running, its belief briefly above the cliff, makes of it). Paired
     seeds make the steps structural: in trial runs the smallest step was 0.0027 with two seeds agreeing to
     0.0001, and the largest 0.024."""
     rates = (0.05, 0.1, 0.2, 0.4, 0.8)
@@ -83,7 +84,7 @@ def test_deterrence_is_graded_over_the_range_real_regimes_use():
     assert (steps > 0.001).all() and (steps < 0.25).all(), graded
     sharp = [run_scenario(_uniform_strategic(r, 0.0), reps=2, seed=1, engine="fast",
                           progress=False).summary["compliance_rate"]["mean"] for r in (0.05, 0.8)]
-    assert sharp == [0.0, 0.0]
+    assert sharp[0] == 0.0 and sharp[1] < 1e-3, sharp
 
 
 def test_a_detection_confiscates_the_gains_since_the_last_check():
@@ -97,6 +98,8 @@ def test_a_detection_confiscates_the_gains_since_the_last_check():
     seen = 0
     for month in range(6):
         model.step()
+        for a in model.agents:  # an entrant's window opens in the month it entered
+            last_check.setdefault(a.unique_id, month - 1)
         detected = [a for a in model.agents if a.checked]
         assert all(a.detected and a.violated for a in detected)
         expected = sum(a.gain * (month - last_check[a.unique_id]) for a in detected)
@@ -195,11 +198,13 @@ def _mean_last(res, metric: str, months: int = 12) -> float:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_more_checks_of_tier_d_deter_defiant_merchants(engine):
-    """Directional: D checked every month with certainty vs rarely; paired seeds (common random numbers)."""
+    """Directional: D checked every month with certainty vs rarely; paired seeds (common random numbers). Every
+    merchant starts in tier D (entry score 50), so the defiant ones face the D tier's checks."""
     def scn(d_ratio):
         return small("shahe_plan.yaml",
                      policy={"inspection": {"sampling_ratio": {"D": d_ratio}, "campaigns_per_year": {"D": 12},
-                                            "capacity_per_month": 100_000}},
+                                            "capacity_per_month": 100_000},
+                             "tiers": {"entry_score": 50}},
                      population={"merchants": 400, "months": 36})
     low = run_scenario(scn(0.02), reps=4, seed=21, engine=engine, progress=False)
     high = run_scenario(scn(1.0), reps=4, seed=21, engine=engine, progress=False)
@@ -289,7 +294,8 @@ def test_lists_follow_records_and_leave_scores_alone():
     starts with a record in that month."""
     scn = small("shahe_plan.yaml",
                 policy={"lists": {"repair": {"enabled": False}, "key_attention": {"duration_months": 2},
-                                  "blacklist": {"duration_months": 3}}},
+                                  "blacklist": {"duration_months": 3}},
+                        "tiers": {"entry_score": 55}},  # below the key-attention threshold: any record lists
                 population={"merchants": 300, "months": 36, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
     model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(5))
     left = listed = 0
@@ -300,8 +306,9 @@ def test_lists_follow_records_and_leave_scores_alone():
         for a in model.agents:
             state, score, objection = before[a.unique_id]
             if state in (R.KEY, R.BLACK) and a.list_state == R.NONE and a.r1 != now and objection == R.NEVER:
-                left += 1  # expired without a record this month: the score moved only by the month's recovery
-                assert a.score == pytest.approx(min(100.0, score + model.P.recovery), abs=1e-4)
+                left += 1  # expired without a record this month: the score moved only by ageing and a clean check
+                aged = score + (model.P.entry_score - score) / model.P.memory_months
+                assert a.score == pytest.approx(min(100.0, aged + a.checked * model.P.clean_points), abs=1e-4)
             if a.list_state in (R.KEY, R.BLACK) and a.list_since == now:
                 listed += 1
                 assert a.r1 == now or a.pending_until == R.NEVER and a.list_state == R.BLACK
@@ -322,31 +329,36 @@ def test_fines_are_the_multiple_of_detected_gains():
 
 
 def _binding(priority: bool, merchants: int = 2000):
-    """The plan with a capacity of a tenth of what its ratios ask (8 checks a month per 1,000 merchants)."""
+    """The plan without sanction lists, every merchant starting in tier C (entry score 65: a minor record puts it
+    in D, a clean check in B), with a capacity of 8 checks a month per 1,000 merchants: an eighth of what the
+    ratios ask."""
     return small("shahe_plan.yaml",
-                 policy={"inspection": {"capacity_per_1000_merchants": 8.0, "capacity_to_listed_first": priority}},
+                 policy={"inspection": {"capacity_per_1000_merchants": 8.0, "capacity_to_listed_first": priority},
+                         "tiers": {"entry_score": 65},
+                         "lists": {"key_attention": {"enabled": False}, "blacklist": {"enabled": False}}},
                  population={"merchants": merchants, "months": 24})
 
 
 def test_binding_capacity_goes_first_to_listed_and_tier_d_merchants():
-    """When capacity binds, the plan's priority serves blacklisted, key-attention and D merchants first: their
-    checks per merchant stay what the ratios ask, while proportional cuts take the same share from everyone.
-    Listed merchants sit in tier D (a listing needs a score below 60), so the measure is the share of checks
-    spent on tiers A-C in the second year: under the priority none of the 16 checks a month reaches them while
-    D merchants ask for more (required below 0.02); cut in proportion they keep their share of the requests
-    (trial runs: 0.21; required above 0.1)."""
-    def upper_tiers(priority: bool) -> float:
+    """When capacity binds (16 checks a month against some 135 asked), the plan's priority serves D merchants
+    (after listed ones, here none: the lists are off, and the order of the classes is tested on
+    :func:`sim.model.rules.stratified_counts`) first: in the second year they are checked as often as their
+    ratio asks (0.8 x 4 campaigns / 12 = 0.27 a month; required above 0.2), while cut in proportion they get
+    about capacity / requests of it (0.03; required below 0.1). Trial runs: 0.27 on some 300 D merchant-months
+    (about 80 checks: a standard error near 0.03) against 0.026."""
+    def d_rate(priority: bool) -> float:
         res = run_scenario(_binding(priority), reps=2, seed=4, engine="fast", progress=False)
-        ts = res.timeseries[res.timeseries["month"] >= 12]
-        groups = ts[ts["by"] == "tier"].groupby("group")["inspections"].sum()
-        return float(1.0 - groups["D"] / groups.sum())
-    assert upper_tiers(True) < 0.02 and upper_tiers(False) > 0.1
+        ts = res.timeseries[(res.timeseries["month"] >= 12) & (res.timeseries["by"] == "tier")]
+        d = ts[ts["group"] == "D"]
+        return float(d["inspections"].sum() / d["merchants"].sum())
+    first, proportional = d_rate(True), d_rate(False)
+    assert first > 0.2 and proportional < 0.1, (first, proportional)
 
 
 def test_capacity_per_1000_merchants_asks_the_same_at_any_population():
     """Capacity follows the caseload: with 100 checks a month per 1,000 merchants the plan at 1,000 and at 4,000
     merchants asks for checks in proportion to its merchants (to 15%: replication noise of two runs) and makes
-    them (no shortfall beyond 5%), where an absolute capacity of 80 a month binds at 4,000."""
+    them (no shortfall beyond 5%), where an absolute capacity of 20 a month binds at 4,000."""
     from sim.experiment.statistics import capacity_excess
 
     def summary(merchants: int, absolute: int | None = None) -> dict:
@@ -358,4 +370,4 @@ def test_capacity_per_1000_merchants_asks_the_same_at_any_population():
     per_merchant = [s["inspections_requested"]["mean"] / n for s, n in ((small_city, 1000), (large_city, 4000))]
     assert per_merchant[1] == pytest.approx(per_merchant[0], rel=0.15)
     assert capacity_excess(small_city) is None and capacity_excess(large_city) is None
-    assert capacity_excess(summary(4000, absolute=80)) > 0.5
+    assert capacity_excess(summary(4000, absolute=20)) > 0.5

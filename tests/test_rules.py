@@ -88,12 +88,23 @@ def test_blacklist_if_recorded():
 
 
 def test_score_tier_and_windows():
-    # 80 - 10 (minor) = 70; 80 - 30 (severe) = 50; clean month +0.5 -> 80.5; clipped at 0 and 100
-    assert R.score_after(80.0, 1, 0, 10, 30, 0.5, 0, 10) == 70
-    assert R.score_after(80.0, 1, 1, 10, 30, 0.5, 0, 10) == 50
-    assert R.score_after(80.0, 0, 0, 10, 30, 0.5, 0, 10) == 80.5
-    assert R.score_after(5.0, 1, 1, 10, 30, 0.5, 0, 10) == 0
-    assert R.score_after(99.9, 0, 0, 10, 30, 0.5, 0, 10) == 100
+    # score_after(score, recorded, severe, clean_check, l_minor, l_severe, clean_points, entry, memory, breach, l_c)
+    # a month ages the score 1/memory of the way to the entry score: 70 -> 70 + (80 - 70) / 10 = 71
+    assert R.score_after(70.0, 0, 0, 0, 10, 30, 10, 80, 10, 0, 10) == pytest.approx(71.0)
+    assert R.score_after(90.0, 0, 0, 0, 10, 30, 10, 80, 10, 0, 10) == pytest.approx(89.0)  # from above too
+    assert R.score_after(80.0, 0, 0, 0, 10, 30, 10, 80, 10, 0, 10) == 80  # time alone never lifts past entry
+    # then a record costs its points, a clean check earns them: 80 - 10 = 70; 80 - 30 = 50; 80 + 10 = 90
+    assert R.score_after(80.0, 1, 0, 1, 10, 30, 10, 80, 10, 0, 10) == 70
+    assert R.score_after(80.0, 1, 1, 1, 10, 30, 10, 80, 10, 0, 10) == 50
+    assert R.score_after(80.0, 0, 0, 1, 10, 30, 10, 80, 10, 0, 10) == 90
+    # 70 checked clean: aged 71, + 10 = 81
+    assert R.score_after(70.0, 0, 0, 1, 10, 30, 10, 80, 10, 0, 10) == pytest.approx(81.0)
+    # clipped at 0 and 100
+    assert R.score_after(5.0, 1, 1, 1, 10, 30, 10, 80, 10, 0, 10) == 0
+    assert R.score_after(99.0, 0, 0, 1, 10, 30, 10, 80, 10, 0, 10) == 100
+    # arrays: the same numbers element by element
+    np.testing.assert_allclose(R.score_after(np.array([70.0, 80.0]), np.array([0, 1]), 0, np.array([1, 1]),
+                                             10, 30, 10, 80, 10, 0, 10), [81.0, 70.0])
     # tiers with cut-offs 90 / 75 / 60
     assert [int(R.tier_of(s, 90, 75, 60)) for s in (95, 90, 89.9, 75, 60, 59.9)] == [0, 0, 1, 1, 2, 3]
     np.testing.assert_array_equal(R.tier_of(np.array([95.0, 80, 65, 10]), 90, 75, 60), [0, 1, 2, 3])
@@ -210,12 +221,12 @@ def test_severe_share_and_exit_hazard():
 
 
 def test_score_after_with_a_false_commitment():
-    # minor record (10) and a false commitment found (10): 80 - 20 = 60, no recovery
-    assert R.score_after(80.0, True, False, 10.0, 30.0, 0.5, True, 10.0) == pytest.approx(60.0)
-    # a false commitment alone: 80 - 10, no recovery that month
-    assert R.score_after(80.0, False, False, 10.0, 30.0, 0.5, True, 10.0) == pytest.approx(70.0)
-    # neither: recovery 0.5
-    assert R.score_after(80.0, False, False, 10.0, 30.0, 0.5, False, 10.0) == pytest.approx(80.5)
+    # minor record (10) and a false commitment found (10): 80 - 20 = 60; no clean-check points
+    assert R.score_after(80.0, True, False, True, 10.0, 30.0, 10.0, 80.0, 36.0, True, 10.0) == pytest.approx(60.0)
+    # a false commitment alone, in a month the merchant was checked clean: 80 - 10, the check earns nothing
+    assert R.score_after(80.0, False, False, True, 10.0, 30.0, 10.0, 80.0, 36.0, True, 10.0) == pytest.approx(70.0)
+    # neither, not checked: stays at the entry score
+    assert R.score_after(80.0, False, False, False, 10.0, 30.0, 10.0, 80.0, 36.0, False, 10.0) == pytest.approx(80.0)
 
 
 def test_commits_falsely_by_type():

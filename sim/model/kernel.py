@@ -211,8 +211,8 @@ def update_record(m, mo, P, w, rng, k):
     the record of violations, an objection to a wrong record, association sanctions and lists."""
     recorded = mo.detected or mo.false_positive
     severe_rec = mo.detected and mo.severe
-    mo.score = float(R.score_after(m.score, recorded, severe_rec, P.loss_minor, P.loss_severe, P.recovery,
-                                   mo.breach, P.commit_score_loss))
+    mo.score = float(R.score_after(m.score, recorded, severe_rec, mo.checked, P.loss_minor, P.loss_severe,
+                                   P.clean_points, P.entry_score, P.memory_months, mo.breach, P.commit_score_loss))
     if mo.violated:
         m.unchecked_violations = min(P.statute_months, m.unchecked_violations + 1)
     if recorded or mo.breach:

@@ -248,7 +248,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
                   Metric('demand_lost_to_disclosure', 'CNY/month', '信用公示造成的营业额损失', 'Demand lost to disclosure', 'Revenue merchants lose through disclosure of blacklisting and penalties', table=True),
               )),
     Mechanism("objections", "3", "异议处理", "objections", _off("policy.objections", enabled=False), "S27",
-              levers=("policy.objections.enabled",), ablation=True,
+              levers=("policy.objections.enabled",), ablation=True, docking="stress_procedure",
               description="The plan without objection handling: wrong records stand unless a blacklist appeal "
                           "stops the listing.",
               description_zh="实施方案，但不受理异议：错误记录一直保留，除非黑名单认定时申诉成功。",
@@ -274,7 +274,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
                    "statute window of confiscation, months"),
               )),
     Mechanism("false_records", "4", "错误记录", "false records",
-              _off("policy.inspection", false_positive_rate=0.0), "S15", kind="procedure"),
+              _off("policy.inspection", false_positive_rate=0.0), "S15", kind="procedure", docking="stress_procedure"),
     Mechanism("red_list", "5", "红名单", "red list", _off("policy.lists.red", enabled=False), "S19", kind="procedure",
               outputs=(
                   Metric('red_list_share', 'share', '红名单占比', 'Red list share', 'Share of merchants on the red list', better='higher', table=True),
@@ -286,7 +286,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
                   Metric('new_key_listings', 'merchants/month', '新列入重点关注对象名单', 'New key-attention listings', 'Merchants put on the key-attention list', source='kernel'),
               )),
     Mechanism("repair", "5", "信用修复", "credit repair", _off("policy.lists.repair", enabled=False), "S21",
-              kind="procedure",
+              kind="procedure", docking="stress_procedure",
               outputs=(
                   Metric('repairs', 'merchants/month', '信用修复', 'Credit repairs', 'Early list exits by credit repair', source='kernel'),
               )),
@@ -376,7 +376,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
               description="The plan without trade incentives (credit insurance, trusted counterparties) and "
                           "foreign-investment archives.",
               description_zh="实施方案，但无外贸信用激励（出口信用保险、可信交易对象推荐）和外资企业信用档案。",
-              shows="incentive_value"),
+              shows="incentive_value", docking="incentive_led"),
     Mechanism("publicity", "14-15", "诚信宣传", "publicity", _off("policy.publicity", intensity=0), "S23",
               levers=("policy.publicity.intensity",), ablation=True,
               description="The plan without integrity publicity and training.",

@@ -106,8 +106,8 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den > 0 else float("nan")
 
 
-def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_member: float = 0.0
-                 ) -> tuple[dict, list[dict]]:
+def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_member: float = 0.0,
+                 associations: bool = True) -> tuple[dict, list[dict]]:
     """Count one month from its tally.
 
     Parameters
@@ -122,6 +122,8 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
         CNY per check.
     cost_per_member : float
         Associations' CNY per member and month.
+    associations : bool
+        Associations are on (``policy.associations.enabled``); off, nobody counts as a member.
 
     Returns
     -------
@@ -136,7 +138,7 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     n = int(round(s["merchants"]))
     inspections = int(round(s["inspections"]))
     detections = int(round(s["detections"]))
-    members = int(round(s["members"]))
+    members = int(round(s["members"])) if associations else 0  # membership acts only where associations are on
     totals = {
         "compliance_rate": _ratio(s["compliant"], s["operating"]),
         "violations": int(round(s["violations"])),

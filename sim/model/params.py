@@ -15,7 +15,7 @@ from sim.model.layout import SECTOR_DTYPE, TIER_DTYPE, parameter_record
 from sim.model.rules import BLACK, DEFIANT, KEY, RED, check_probability, stratified_counts
 from sim.model.schema import SECTORS, TIERS, TYPES, Scenario
 
-__all__ = ["Params", "compile_scenario", "draw_merchants", "draw_entrants", "plan_checks", "N_STRATA",
+__all__ = ["Params", "compile_scenario", "regimes", "draw_merchants", "draw_entrants", "plan_checks", "N_STRATA",
            "CAMPAIGN_STRATA", "stratum_of", "campaign_active", "full_process_share"]
 
 N_LISTS = 4
@@ -86,7 +86,6 @@ class Params:
     severe_share: np.ndarray
     detection_factor: np.ndarray
     type_mix: np.ndarray
-    score_mean: np.ndarray
     # per stratum monthly check probability before capacity (len N_STRATA)
     stratum_prob: np.ndarray
     cuts: tuple[float, float, float]
@@ -107,6 +106,9 @@ class Params:
     record: np.record | None = None
     sectors: np.ndarray | None = None
     tiers: np.ndarray | None = None
+    # the regime before month 0 (S0): its compiled policy, run for burn_in months unreported
+    pre_plan: Params | None = None
+    burn_in: int = 0
 
 
 def _tables(p: Params) -> Params:
@@ -143,7 +145,27 @@ def capacity_priority() -> np.ndarray:
 
 
 def compile_scenario(scn: Scenario) -> Params:
-    """Turn a validated :class:`~sim.model.schema.Scenario` into :class:`Params`."""
+    """Turn a validated :class:`~sim.model.schema.Scenario` into :class:`Params`, with the pre-plan regime
+    (``scn.pre_plan``, else the scenario's own policy) compiled into :attr:`Params.pre_plan` when
+    ``population.burn_in_months`` > 0 (S0)."""
+    p = _compile(scn)
+    months = scn.population.burn_in_months
+    if months == 0:
+        return p
+    before = scn.model_copy(update={"policy": scn.pre_plan if scn.pre_plan is not None else scn.policy,
+                                    "pre_plan": None})
+    return replace(p, pre_plan=_compile(before), burn_in=months)
+
+
+def regimes(p: Params) -> list[tuple[Params, int, bool]]:
+    """The run's regimes in order, ``(params, months, reported)``: the burn-in under the pre-plan regime
+    (unreported), then the scenario's months."""
+    out = [(p.pre_plan, p.burn_in, False)] if p.pre_plan is not None and p.burn_in > 0 else []
+    return out + [(p, p.months, True)]
+
+
+def _compile(scn: Scenario) -> Params:
+    """One regime's :class:`Params` (no burn-in)."""
     sectors = [getattr(scn.population.sectors, s) for s in SECTORS]
     ins = scn.policy.inspection
     lists = scn.policy.lists
@@ -184,7 +206,7 @@ def compile_scenario(scn: Scenario) -> Params:
             red_bonus[SECTORS.index(name)] += tr.trusted_counterparty_bonus
     cc = pol.credit_consumption
     tier_bonus = np.array([getattr(cc.demand_bonus, t) if cc.enabled else 0.0 for t in TIERS])
-    association = arr("association_share") if pol.associations.enabled else np.zeros(n)
+    association = arr("association_share")  # membership is the population's; it acts where associations are on
     return _tables(Params(
         scenario=scn,
         months=scn.population.months,
@@ -198,7 +220,6 @@ def compile_scenario(scn: Scenario) -> Params:
         severe_share=arr("severe_share"),
         detection_factor=detection,
         type_mix=np.array([getattr(scn.population.type_mix, t) for t in TYPES]),
-        score_mean=np.array([getattr(scn.population.initial_score, t) for t in TYPES]),
         stratum_prob=probs,
         cuts=(scn.policy.tiers.A, scn.policy.tiers.B, scn.policy.tiers.C),
         capacity=capacity_of(scn),
@@ -231,10 +252,9 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
 
     Returns a dict of arrays: ``sector`` and ``mtype`` (int8 indices into
     SECTORS and TYPES), ``revenue`` (CNY/month, lognormal around the sector
-    median), ``score`` (points, normal by type, clipped 0-100), ``norm``
+    median), ``score`` (points: ``policy.tiers.entry_score``, whatever the type), ``norm``
     (integrity norm 0-1, plus the sector's integrity-pledge boost), ``member``
-    (bool: in the industry association; always drawn, with share 0 when
-    associations are off, so switching them keeps every other draw paired). ``forced_type`` gives
+    (bool: in the industry association, by the sector's share; it acts only where associations are on). ``forced_type`` gives
     every merchant that type (used for applicants with a blacklist record, who
     enter as defiant).
     """
@@ -245,7 +265,7 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     else:
         mtype = np.full(n, forced_type, dtype=np.int8)
     revenue = p.revenue_median[sector] * np.exp(p.revenue_sigma[sector] * rng.standard_normal(n))
-    score = np.clip(p.score_mean[mtype] + scn.population.initial_score.sd * rng.standard_normal(n), 0, 100)
+    score = np.full(n, scn.policy.tiers.entry_score)  # the same for every type: scores come from records (S14)
     soc = scn.behaviour.social
     norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
     member = rng.random(n) < p.association_share[sector]  # drawn even when off (share 0): draws stay paired

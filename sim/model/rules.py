@@ -317,16 +317,21 @@ def fine_due(gain, fine_multiple):
 
 
 @jitable
-def score_after(score, recorded, severe, loss_minor, loss_severe, recovery, breach, loss_breach):
-    """Credit score (0-100 points) after a month.
+def score_after(score, recorded, severe, clean_check, loss_minor, loss_severe, clean_points, entry_score,
+                memory_months, breach, loss_breach):
+    """Credit score (0-100 points) after a month: from the records, not from time or type (S14).
 
-    A recorded violation costs ``loss_minor`` or ``loss_severe`` points, a
-    false commitment found (``breach``) ``loss_breach`` more; a month with
-    neither regains ``recovery`` points. Clipped to 0-100.
+    First the month ages the score: records and clean checks fade, the score moving ``1 / memory_months``
+    of the way back to ``entry_score`` (points: a merchant with no check and no record), so a record's
+    points are about two thirds gone after ``memory_months`` months (an exponential memory). Then a recorded
+    violation costs ``loss_minor`` or ``loss_severe`` points, a false commitment found (``breach``)
+    ``loss_breach`` more, and a check that found nothing (``clean_check``) earns ``clean_points``. Time alone
+    never lifts a score above ``entry_score``: only clean checks do. Clipped to 0-100.
     """
+    aged = score + (entry_score - score) / memory_months
     loss = recorded * (loss_minor + severe * (loss_severe - loss_minor)) + breach * loss_breach
-    gain = (1 - recorded) * (1 - breach) * recovery
-    return np.minimum(100.0, np.maximum(0.0, score - loss + gain))
+    gain = clean_check * (1 - recorded) * (1 - breach) * clean_points
+    return np.minimum(100.0, np.maximum(0.0, aged - loss + gain))
 
 
 @jitable

@@ -132,6 +132,17 @@ def _expanded_size(root: yaml.Node, source: str) -> None:
     walk(root, 0)
 
 
+def _unshared(x: Any) -> Any:
+    """``x`` with every mapping and list its own: an alias becomes a copy, as if written out, so that changing
+    one place (an override, a merge) never changes another that aliased it. Depth is bounded by
+    :data:`MAX_DEPTH` and size by :data:`MAX_NODES` (checked before)."""
+    if isinstance(x, dict):
+        return {k: _unshared(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_unshared(v) for v in x]
+    return x
+
+
 def load_yaml(text: str | bytes, source: str) -> Any:
     """Parse one YAML document within the limits above; ``None`` for an empty document.
 
@@ -141,6 +152,8 @@ def load_yaml(text: str | bytes, source: str) -> Any:
         The YAML text (bytes are read as UTF-8).
     source : str
         The name that starts each problem line (a file path, ``--set``, ``-p NAME``).
+
+    An alias gives an independent copy of its anchor's value.
 
     Raises
     ------
@@ -166,7 +179,7 @@ def load_yaml(text: str | bytes, source: str) -> Any:
         if node is None:
             return None
         _expanded_size(node, source)
-        return loader.construct_document(node)
+        return _unshared(loader.construct_document(node))
     except _Duplicate as dup:
         key = dup.key if isinstance(dup.key, (str, int, float, bool)) else type(dup.key).__name__
         raise InputError([Problem(source, f"line {dup.line}", key, "each key once in a mapping")]) from None

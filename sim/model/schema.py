@@ -168,6 +168,11 @@ class Tiers(_Strict):
     A: float = P(90.0, 0, 100, "score points", "Lowest score of tier A")
     B: float = P(75.0, 0, 100, "score points", "Lowest score of tier B")
     C: float = P(60.0, 0, 100, "score points", "Lowest score of tier C (below it: tier D)")
+    entry_score: float = P(
+        80.0, 0, 100, "score points",
+        "Score of a merchant with no check and no record (a new merchant's): tier B at the default cut-offs; "
+        "records and clean checks move a score from here and fade back to it",
+    )
 
 
 class Penalties(_Strict):
@@ -178,8 +183,15 @@ class Penalties(_Strict):
     )
     score_loss_minor: float = P(10.0, 0, 100, "score points", "Score lost for a recorded minor violation")
     score_loss_severe: float = P(30.0, 0, 100, "score points", "Score lost for a recorded severe violation")
-    monthly_score_recovery: float = P(
-        0.1, 0, 10, "score points/month", "Score regained for each month without a recorded violation"
+    clean_check_points: float = P(
+        10.0, 0, 100, "score points",
+        "Score earned by a check that finds nothing: clean checks, not time alone, lift a score above the "
+        "entry score (an assumption: as much as a minor record costs)",
+    )
+    record_memory_months: float = P(
+        36.0, 1, 240, "months",
+        "Months over which records and clean checks fade: each month a score moves 1/this of the way back to "
+        "the entry score (three years: the longest publication of a penalty, 发改办财金〔2019〕527号)",
     )
     confiscate_gains: bool = P(
         True, None, None, "switch",
@@ -571,16 +583,6 @@ class TypeMix(_Strict):
     careless: float = P(0.10, 0, 1, "share", "Violate unintentionally at a base rate")
 
 
-class InitialScore(_Strict):
-    """Starting credit score by type (normal, clipped to 0-100)."""
-
-    honest: float = P(94.0, 0, 100, "score points", "Mean starting score of honest merchants")
-    strategic: float = P(84.0, 0, 100, "score points", "Mean starting score of strategic merchants")
-    defiant: float = P(55.0, 0, 100, "score points", "Mean starting score of defiant merchants")
-    careless: float = P(80.0, 0, 100, "score points", "Mean starting score of careless merchants")
-    sd: float = P(6.0, 0, 50, "score points", "Standard deviation of starting scores")
-
-
 class SectorParams(_Strict):
     """One sector's structure."""
 
@@ -628,7 +630,12 @@ class Population(_Strict):
                        "Merchants at the start (memory sets the real limit: see docs/ODD.md)")
     months: int = P(60, 1, 600, "months", "Months simulated")
     type_mix: TypeMix = Field(default_factory=TypeMix)
-    initial_score: InitialScore = Field(default_factory=InitialScore)
+    burn_in_months: int = P(
+        120, 0, 600, "months",
+        "Months run under the pre-plan regime before month 0, unreported, so that scores, tiers, lists, beliefs "
+        "and norms start where the bureau stands (ten years: about three record memories; 0 starts every "
+        "merchant new)",
+    )
     sectors: Sectors = Field(default_factory=Sectors)
     entry_rate_per_month: float = P(
         0.005, 0, 1, "share of start size/month", "Applicants for entry each month"
@@ -655,6 +662,9 @@ class Scenario(_Strict):
     policy: Policy = Field(default_factory=Policy)
     behaviour: Behaviour = Field(default_factory=Behaviour)
     population: Population = Field(default_factory=Population)
+    pre_plan: Policy | None = Field(
+        None, description="The policy in force before the plan, run for population.burn_in_months before month "
+        "0 (the baseline's, in the shipped scenarios); none: the scenario's own policy")
 
 
 # ---------------------------------------------------------------------------
@@ -675,6 +685,8 @@ def _field_at(path: tuple) -> tuple[type[BaseModel] | None, Any]:
         info = fields[part]
         if i < len(path) - 1:
             cls = info.annotation
+            if cls == (Policy | None):  # pre_plan: a policy block
+                cls = Policy
     return cls, info
 
 
@@ -809,6 +821,10 @@ def cross_checks(scn: Scenario, source: str) -> list[Problem]:
         if d * sec.detection_factor > 1 + 1e-9 or (d + ins.inspector_skill_spread) * sec.detection_factor > 1 + 1e-9:
             out.append(Problem(source, f"population.sectors.{name}.detection_factor", sec.detection_factor,
                                "detection_probability (plus spread) times this factor must not exceed 1"))
+    if scn.pre_plan is not None:  # the burn-in's policy obeys the same rules, named by its own path
+        for prob in cross_checks(scn.model_copy(update={"pre_plan": None, "policy": scn.pre_plan}), source):
+            if prob.path.startswith("policy"):
+                out.append(Problem(prob.source, "pre_plan" + prob.path[len("policy"):], prob.value, prob.allowed))
     return out
 
 
@@ -968,6 +984,8 @@ def parameter_table() -> list[dict]:
             ann = info.annotation
             path = f"{prefix}{name}"
             value = getattr(defaults, name)
+            if path == "pre_plan":  # a second policy block (the burn-in's regime): its parameters are policy's
+                continue
             if isinstance(ann, type) and issubclass(ann, BaseModel):
                 walk(ann, path + ".", value)
                 continue

@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-MERCHANTS, MONTHS, REPS, SEED = 300, 24, 3, 20261201
+MERCHANTS, MONTHS, BURN_IN, REPS, SEED = 300, 24, 24, 3, 20261201
 ENGINES = ("mesa", "fast")
 
 
@@ -30,7 +30,8 @@ def compute(path: Path, engine: str):
     from sim.experiment.runner import run_scenario
     from sim.model.schema import load_scenario
 
-    scn = load_scenario(path, [f"population.merchants={MERCHANTS}", f"population.months={MONTHS}"])
+    scn = load_scenario(path, [f"population.merchants={MERCHANTS}", f"population.months={MONTHS}",
+                               f"population.burn_in_months={BURN_IN}"])
     res = run_scenario(scn, reps=REPS, seed=SEED, engine=engine, progress=False)
     return json.dumps(res.summary, indent=2) + "\n", res.timeseries
 

@@ -46,7 +46,16 @@ from sim.model.layout import (
     World,
 )
 from sim.model.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, month_record
-from sim.model.params import N_STRATA, Params, campaign_active, draw_entrants, draw_merchants, plan_checks, stratum_of
+from sim.model.params import (
+    N_STRATA,
+    Params,
+    campaign_active,
+    draw_entrants,
+    draw_merchants,
+    plan_checks,
+    regimes,
+    stratum_of,
+)
 from sim.model.schema import SECTORS
 from sim.model.streams import BEFORE_START, Draw, counter, counter_uniform
 
@@ -373,27 +382,33 @@ def _strata_table(true_detection: np.ndarray, published: np.ndarray) -> np.ndarr
     return t
 
 
+def _skills(p: Params, rng: np.random.Generator) -> np.ndarray:
+    """The regime's inspectors' skills (detection probability, 0-1), drawn from the replication's generator."""
+    ins = p.scenario.policy.inspection
+    return rng.uniform(ins.detection_probability - ins.inspector_skill_spread,
+                       ins.detection_probability + ins.inspector_skill_spread, ins.inspectors)
+
+
 def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
         ) -> tuple[list[dict], list[list[dict]]]:
     """Run one replication with the fast engine.
 
     Same contract as :func:`sim.model.engines.mesa_engine.run`: the month records
     (one dict of :data:`sim.model.metrics.METRICS` per month) and the breakdown rows
-    per month. ``on_month`` is called after each month.
+    per month. ``on_month`` is called after each reported month. The burn-in under the pre-plan regime
+    (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it.
     """
-    scn = params.scenario
-    pol = scn.policy
-    ins = pol.inspection
-    P = np.array([params.record], dtype=params.record.dtype)
+    phases = regimes(params)
+    first = phases[0][0]
     key = np.uint64(rng.integers(0, 2**63, dtype=np.uint64))
-    skills = rng.uniform(ins.detection_probability - ins.inspector_skill_spread,
-                         ins.detection_probability + ins.inspector_skill_spread, ins.inspectors)
-    p_hat0 = float(params.record["initial_p_hat"])
+    skills = _skills(first, rng)
+    P = np.array([first.record], dtype=first.record.dtype)
+    p_hat0 = float(first.record["initial_p_hat"])
 
     state = State(params.merchants)
     for start in range(0, params.merchants, INIT_BLOCK):
         n = min(INIT_BLOCK, params.merchants - start)
-        d = draw_merchants(params, n, rng)
+        d = draw_merchants(first, n, rng)
         slots = slice(start, start + n)
         # within each chunk, slots in order of type and sector (a slot's number carries no meaning): the
         # month loop's branches then follow runs of alike merchants, which the processor predicts well,
@@ -402,71 +417,93 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         order = np.argsort(chunk * 64 + d["mtype"].astype(np.uint8) * 16 + d["sector"].astype(np.uint8),
                            kind="stable")
         d = {k: v[order] for k, v in d.items()}
-        state.place(slots, d, R.tier_of(d["score"], *params.cuts), p_hat0, pol.lists.red.clean_months)
+        state.place(slots, d, R.tier_of(d["score"], *first.cuts), p_hat0,
+                    first.scenario.policy.lists.red.clean_months)
     state.a["new"][:] = False  # nobody owes a norm update at month 0 anyway
 
     counts = np.zeros((state.n_chunks(), N_STRATA), dtype=np.int64)
     kcount = np.zeros(state.n_chunks(), COUNTER_DTYPE)
-    campaign = campaign_active(scn, 0)
+    campaign = campaign_active(first.scenario, 0)
     _exits_before_start(key, state.a, campaign, P, counts, kcount)
     exits = int(kcount["exits"].sum())
-    peer = np.full(len(SECTORS), scn.behaviour.social.initial_norm_mean)
-    published = params.stratum_prob * ins.detection_probability
+    peer = np.full(len(SECTORS), first.scenario.behaviour.social.initial_norm_mean)
     sector_rows = slice(GROUP_OFFSETS["sector"], GROUP_OFFSETS["sector"] + len(SECTORS))
     red_col, op_col, ok_col = (TALLY_COLUMNS.index(c) for c in ("red", "operating", "compliant"))
     records: list[dict] = []
     group_records: list[list[dict]] = []
-    for now in range(params.months):
-        campaign_next = campaign_active(scn, now + 1)
-        counters = dict.fromkeys(COUNTERS, 0)
-        counters["exits"] = exits
-        # entries through ex-ante review, into free slots
-        new, n_new, refused = draw_entrants(params, rng)
-        if n_new:
-            free = np.flatnonzero(state.a["alive"] == 0)
-            if len(free) < n_new:
-                old = state.capacity
-                state.grow(old + n_new - len(free))
-                free = np.concatenate([free, np.arange(old, state.capacity)])
-                counts = np.vstack([counts, np.zeros((state.n_chunks() - len(counts), N_STRATA), np.int64)])
-            slots = free[:n_new]
-            d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
-            tier = R.tier_of(d["score"], *params.cuts)
-            state.place(slots, d, tier, p_hat0, 0)
-            np.add.at(counts, (slots // CHUNK, stratum_of(tier, R.NONE, campaign[d["sector"]])), 1)
-        counters["entries"] = n_new
-        counters["entries_refused"] = refused
-        # plan the checks
-        sizes = counts.sum(axis=0)
-        per_stratum, true_det, planned = plan_checks(params, sizes, rng)
-        counters.update(planned)
-        if ins.publish_results:
-            published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability
-        plan = Plan(key, _split_checks(rng, counts, per_stratum), counts, campaign, campaign_next, skills,
-                    int(now + 1 < params.months))
-        # the month
-        n_chunks = state.n_chunks()
-        out = Out(np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32),  # a chunk holds < 2**31 slots
-                  np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
-                  np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
-        world = World(now, params.sectors, params.tiers, _strata_table(true_det, published), peer)
-        _month(state.a, P, world, plan, out)
-        t = _tally_from_cells(out.cells, out.money)
-        for name in KERNEL_COUNTERS:
-            if name != "exits":  # this pass's exits open the next month
-                counters[name] = out.counters[name].sum().item()
-        counters["incentive_value"] = float(t[sector_rows, red_col] @ params.red_value)
-        counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
-        totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member)
-        totals["month"] = now
-        records.append(totals)
-        group_records.append(groups)
-        n_op = t[sector_rows, op_col]
-        n_ok = t[sector_rows, ok_col]
-        peer = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), peer)
-        exits = int(out.counters["exits"].sum())
-        counts = out.counts_next
-        campaign = campaign_next
-        if on_month is not None:
-            on_month()
+    now = 0  # months since the run began, burn-in included: the kernel's month stamps
+    for r, (reg, n_months, reported) in enumerate(phases):
+        scn = reg.scenario
+        pol = scn.policy
+        ins = pol.inspection
+        if r > 0:  # the plan starts: its inspectors, its parameters, its integrity pledges (S0)
+            skills = _skills(reg, rng)
+            P = np.array([reg.record], dtype=reg.record.dtype)
+            boost = (reg.norm_boost - phases[r - 1][0].norm_boost)[state.a["sector"]]
+            alive = state.a["alive"] == 1
+            state.a["norm"][alive] = np.clip(state.a["norm"][alive] + boost[alive], 0.0, 1.0)
+        published = reg.stratum_prob * ins.detection_probability
+        for month in range(n_months):
+            last = month + 1 == n_months
+            if not last:
+                campaign_next = campaign_active(scn, month + 1)
+            elif r + 1 < len(phases):
+                campaign_next = campaign_active(phases[r + 1][0].scenario, 0)
+            else:
+                campaign_next = campaign
+            counters = dict.fromkeys(COUNTERS, 0)
+            counters["exits"] = exits
+            # entries through ex-ante review, into free slots
+            new, n_new, refused = draw_entrants(reg, rng)
+            if n_new:
+                free = np.flatnonzero(state.a["alive"] == 0)
+                if len(free) < n_new:
+                    old = state.capacity
+                    state.grow(old + n_new - len(free))
+                    free = np.concatenate([free, np.arange(old, state.capacity)])
+                    counts = np.vstack([counts, np.zeros((state.n_chunks() - len(counts), N_STRATA), np.int64)])
+                slots = free[:n_new]
+                d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
+                tier = R.tier_of(d["score"], *reg.cuts)
+                state.place(slots, d, tier, p_hat0, 0)
+                np.add.at(counts, (slots // CHUNK, stratum_of(tier, R.NONE, campaign[d["sector"]])), 1)
+            counters["entries"] = n_new
+            counters["entries_refused"] = refused
+            # plan the checks
+            sizes = counts.sum(axis=0)
+            per_stratum, true_det, planned = plan_checks(reg, sizes, rng)
+            counters.update(planned)
+            if ins.publish_results:
+                published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability
+            has_next = int(not (last and r + 1 == len(phases)))
+            plan = Plan(key, _split_checks(rng, counts, per_stratum), counts, campaign, campaign_next, skills,
+                        has_next)
+            # the month
+            n_chunks = state.n_chunks()
+            out = Out(np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32),  # a chunk holds < 2**31 slots
+                      np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
+                      np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
+            world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published), peer)
+            _month(state.a, P, world, plan, out)
+            t = _tally_from_cells(out.cells, out.money)
+            if reported:
+                for name in KERNEL_COUNTERS:
+                    if name != "exits":  # this pass's exits open the next month
+                        counters[name] = out.counters[name].sum().item()
+                counters["incentive_value"] = float(t[sector_rows, red_col] @ reg.red_value)
+                counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
+                totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member,
+                                              pol.associations.enabled)
+                totals["month"] = month
+                records.append(totals)
+                group_records.append(groups)
+            n_op = t[sector_rows, op_col]
+            n_ok = t[sector_rows, ok_col]
+            peer = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), peer)
+            exits = int(out.counters["exits"].sum())
+            counts = out.counts_next
+            campaign = campaign_next
+            now += 1
+            if reported and on_month is not None:
+                on_month()
     return records, group_records

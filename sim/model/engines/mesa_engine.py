@@ -30,7 +30,16 @@ from sim.model import kernel as K
 from sim.model import rules as R
 from sim.model.layout import KERNEL_COUNTERS, STATE, World, as_namespace, rows_as_namespaces
 from sim.model.metrics import COUNTERS, month_record, tally
-from sim.model.params import N_STRATA, Params, campaign_active, draw_entrants, draw_merchants, plan_checks, stratum_of
+from sim.model.params import (
+    N_STRATA,
+    Params,
+    campaign_active,
+    draw_entrants,
+    draw_merchants,
+    plan_checks,
+    regimes,
+    stratum_of,
+)
 
 __all__ = ["Merchant", "CreditModel", "run"]
 
@@ -121,6 +130,24 @@ class CreditModel(mesa.Model):
 
     def __init__(self, params: Params, rng: np.random.Generator | int | None = None) -> None:
         super().__init__(rng=rng)
+        self.regimes = regimes(params)
+        self.month = 0  # month of the current regime (the burn-in's or the scenario's)
+        self.now = 0  # months since the run began, burn-in included: the kernel's month stamps
+        self.reported = self.regimes[0][2]
+        self._set_regime(self.regimes[0][0])
+        self.peer_compliance = np.full(len(params.sector_share), self.scn.behaviour.social.initial_norm_mean)
+        self.world = World(0, self.sectors, self.tiers, self.strata, self.peer_compliance)
+        self.records: list[dict] = []
+        self.group_records: list[list[dict]] = []
+        # the starting population has a clean record of red.clean_months (the plan starts on existing records);
+        # entrants start with none
+        self._add(draw_merchants(self.p, params.merchants, self.rng), self.scn.policy.lists.red.clean_months)
+
+    def _set_regime(self, params: Params) -> None:
+        """Put a regime in force: its parameters and tables, its inspectors (drawn), its published rates; when
+        it follows another (the plan after the burn-in, S0), its integrity pledges raise the norms of the
+        merchants present."""
+        before = getattr(self, "p", None)
         self.p = params
         self.scn = params.scenario
         # the kernel's named records as Python numbers (much faster than numpy scalars in per-agent
@@ -128,20 +155,16 @@ class CreditModel(mesa.Model):
         self.P = as_namespace(params.record)
         self.sectors = rows_as_namespaces(params.sectors)
         self.tiers = rows_as_namespaces(params.tiers)
-        self.month = 0
         ins = self.scn.policy.inspection
         self.inspector_skill = self.rng.uniform(ins.detection_probability - ins.inspector_skill_spread,
                                                 ins.detection_probability + ins.inspector_skill_spread,
                                                 ins.inspectors)
-        self.peer_compliance = np.full(len(params.sector_share), self.scn.behaviour.social.initial_norm_mean)
         published = params.stratum_prob * ins.detection_probability
         self.strata = [SimpleNamespace(true_detection=x, published_detection=x) for x in published.tolist()]
-        self.world = World(0, self.sectors, self.tiers, self.strata, self.peer_compliance)
-        self.records: list[dict] = []
-        self.group_records: list[list[dict]] = []
-        # the starting population has a clean record of red.clean_months (the plan starts on existing records);
-        # entrants start with none
-        self._add(draw_merchants(params, params.merchants, self.rng), params.scenario.policy.lists.red.clean_months)
+        if before is not None:
+            boost = (params.norm_boost - before.norm_boost).tolist()
+            for a in self.agents:
+                a.norm = min(1.0, max(0.0, a.norm + boost[a.sector]))
 
     def _add(self, d: dict, months_clean: int = 0) -> None:
         for i in range(len(d["sector"])):
@@ -172,7 +195,7 @@ class CreditModel(mesa.Model):
         self.counters.update(planned)
         for row, x in zip(self.strata, true_detection.tolist()):
             row.true_detection = x
-        self.world = World(self.month, self.sectors, self.tiers, self.strata, self.peer_compliance)
+        self.world = World(self.now, self.sectors, self.tiers, self.strata, self.peer_compliance)
 
     # -- 4 ---------------------------------------------------------------------
     def inspect(self) -> None:
@@ -204,20 +227,22 @@ class CreditModel(mesa.Model):
         arrays["wrongly_listed"] = arrays.pop("wrong_list") & ((ls == R.KEY) | (ls == R.BLACK))
         pol = self.scn.policy
         red = ls == R.RED
+        op = arrays["operating"]
+        n_op = np.bincount(arrays["sector"][op], minlength=len(self.peer_compliance))
+        n_ok = np.bincount(arrays["sector"][op & ~arrays["violated"]], minlength=len(self.peer_compliance))
+        self.peer_compliance = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), self.peer_compliance)
+        if not self.reported:
+            return
         for name in KERNEL_COUNTERS:
             if name != "exits":  # counted in exit_and_entry
                 self.counters[name] = getattr(self.k, name)
         self.counters["approval_days_saved"] = self.k.commitments_signed * pol.commitments.days_saved
         self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
         totals, groups = month_record(tally(arrays), self.counters, pol.inspection.cost_per_check,
-                                      pol.associations.cost_per_member)
+                                      pol.associations.cost_per_member, pol.associations.enabled)
         totals["month"] = self.month
         self.records.append(totals)
         self.group_records.append(groups)
-        op = arrays["operating"]
-        n_op = np.bincount(arrays["sector"][op], minlength=len(self.peer_compliance))
-        n_ok = np.bincount(arrays["sector"][op & ~arrays["violated"]], minlength=len(self.peer_compliance))
-        self.peer_compliance = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), self.peer_compliance)
 
     def step(self) -> None:
         """One month, in the order given in the module docstring."""
@@ -233,6 +258,7 @@ class CreditModel(mesa.Model):
         self.agents.do("learn")
         self.agents.do("update_tier")
         self.month += 1
+        self.now += 1
 
 
 def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
@@ -241,11 +267,17 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
 
     Returns the month records (one dict of :data:`sim.model.metrics.METRICS` per
     month) and the breakdown rows per month. ``on_month`` is called after each
-    month (for progress bars).
+    reported month (for progress bars). The burn-in under the pre-plan regime
+    (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it.
     """
     model = CreditModel(params, rng=rng)
-    for _ in range(params.months):
-        model.step()
-        if on_month is not None:
-            on_month()
+    for r, (regime, months, reported) in enumerate(model.regimes):
+        if r > 0:  # the plan starts after the burn-in (S0)
+            model._set_regime(regime)
+            model.month = 0
+            model.reported = reported
+        for _ in range(months):
+            model.step()
+            if reported and on_month is not None:
+                on_month()
     return model.records, model.group_records
