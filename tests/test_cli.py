@@ -49,6 +49,19 @@ def test_run_writes_the_four_outputs(tmp_path, capsys):
     assert "compliance_rate" in printed and "shahe_plan" in printed
 
 
+def test_run_against_a_baseline_decomposes_the_effect(tmp_path, capsys):
+    """`sim run --against BASE`: the effect on compliance in four components that add up to the total (paired
+    differences along one chain of runs), printed and written with the run."""
+    out = _run(tmp_path, "d", "--engine", "fast", "--against", str(SCENARIOS / "baseline.yaml"))
+    dec = pd.read_csv(out / "decomposition.csv").set_index("component")
+    parts = dec.loc[["volume", "targeting", "lists_incentives", "other"], "diff_pp"]
+    assert parts.sum() == pytest.approx(dec.loc["total", "diff_pp"], abs=1e-9)
+    assert (dec["lo_pp"] <= dec["diff_pp"]).all() and (dec["diff_pp"] <= dec["hi_pp"]).all()
+    assert "decomposition.csv" in json.loads((out / "manifest.json").read_text())["files"]
+    printed = capsys.readouterr().out
+    assert "comes from" in printed and "Targeting them" in printed and "Total effect (first year)" in printed
+
+
 @pytest.mark.parametrize("merchants, flag, expected", [
     (AUTO_FAST_ABOVE, [], "mesa"),
     (AUTO_FAST_ABOVE + 1, [], "fast"),
@@ -87,6 +100,7 @@ BAD = [
     (["run", str(ROOT / "no_such.yaml")], "no_such.yaml"),
     (["validate", str(ROOT / "no_such.yaml")], "no_such.yaml"),
     (["run", "SCN", "--frobnicate"], "--frobnicate"),
+    (["run", "SCN", "--against", str(ROOT / "no_such.yaml")], "no_such.yaml"),
     # 1e9 merchants are allowed by the schema but need 2.5 TB with Mesa: refused before any work
     (["run", "SCN", "--engine", "mesa", "--set", "population.merchants=1000000000"], "population.merchants"),
 ]

@@ -69,7 +69,8 @@ SCENARIOS: dict[str, dict] = {
                              "repair": {"application_probability": 0.8}},
                    "tiers": {"entry_score": 58}},
         "behaviour": {"careless_violation_rate": 0.15},
-        "population": {"entry_rate_per_month": 0.02, "exit_rate_per_month": 0.01},
+        # exit by profit strong enough to see at this size: a fine of a month's profit adds half a chance of exit
+        "population": {"entry_rate_per_month": 0.02, "exit_rate_per_month": 0.01, "exit_loss_sensitivity": 0.5},
     },
     # full information, unpublished results, risk aversion, a market ban, fragile honesty
     "stress_behaviour": {

@@ -50,7 +50,7 @@ def _model(scn, seed=0) -> CreditModel:
     return CreditModel(compile_scenario(scn), rng=np.random.default_rng(seed))
 
 
-STATIC = {"entry_rate_per_month": 0, "exit_rate_per_month": 0}
+STATIC = {"entry_rate_per_month": 0, "exit_rate_per_month": 0, "exit_loss_sensitivity": 0}
 
 
 # --- clause 2: credit commitments -------------------------------------------------------------------------
@@ -96,6 +96,7 @@ def test_blacklisted_merchants_may_not_commit():
     trader applies and qualifies, so the commitments signed are exactly the trading merchants not on the
     blacklist; were blacklisted merchants let in, there would be more."""
     scn = small("shahe_plan.yaml", behaviour={"unqualified_share": 0.0, "commitment_application_rate": 1.0},
+                policy={"tiers": {"entry_score": 45}},  # tier D at the start: a record lists (S17)
                 population={"merchants": 300, "months": 30})
     model = _model(scn, seed=1)
     black_months = 0
@@ -484,8 +485,9 @@ def test_target_indicators():
     assert (base["full_process_share"] == 0).all()
     assert (plan["full_process_share"] == 1).all()
     assert (no_checks["full_process_share"] == 0).all()
-    # consumer satisfaction: share of spending at compliant merchants; all-honest merchants -> 1
-    honest = _tot(_run(small("shahe_plan.yaml", behaviour={"social": {"honest_collapse_norm": 0.0}},
+    # consumer satisfaction: share of spending at compliant merchants; all-honest capable merchants -> 1
+    honest = _tot(_run(small("shahe_plan.yaml", behaviour={"social": {"honest_collapse_norm": 0.0},
+                                                           "capability": {"unintended_rate": 0.0}},
                              population={"merchants": 300, "months": 6, "type_mix": {
                                  "honest": 1.0, "strategic": 0.0, "defiant": 0.0, "careless": 0.0}}), reps=1))
     assert (honest["consumer_satisfaction"] == 1).all()

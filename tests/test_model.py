@@ -25,7 +25,7 @@ LISTS_OFF = {"red": {"enabled": False}, "key_attention": {"enabled": False},
 
 def as_limit(fine_multiple: float, ratio: float, confiscate: bool = False):
     """All strategic merchants, no social influence, full information, risk neutral, sharp choice (no logit
-    noise), the fine alone (no confiscation of earlier gains, unless ``confiscate``), no lists, certain
+    noise), no unintended violations, the fine alone (no confiscation of earlier gains, unless ``confiscate``), no lists, certain
     detection, no false positives, ample capacity: monthly p = ratio (12 campaigns a year)."""
     return small(
         policy={"inspection": {"sampling_ratio": {t: ratio for t in TIERS},
@@ -35,7 +35,8 @@ def as_limit(fine_multiple: float, ratio: float, confiscate: bool = False):
                 "penalties": {"fine_multiple": fine_multiple, "confiscate_gains": confiscate},
                 "lists": LISTS_OFF},
         behaviour={"risk_aversion": 0.0, "consequence_weight": 0.0, "choice_noise": 0.0,
-                   "learning": {"full_information": True}, "social": {"influence": 0.0}},
+                   "learning": {"full_information": True}, "social": {"influence": 0.0},
+                   "capability": {"unintended_rate": 0.0}},
         population={"type_mix": {"honest": 0.0, "strategic": 1.0, "defiant": 0.0, "careless": 0.0},
                     "months": 6},
     )
@@ -65,7 +66,7 @@ def _uniform_strategic(checks_per_year: float, noise: float, confiscate: bool = 
                  policy={"inspection": {"sampling_ratio": {t: checks_per_year for t in TIERS},
                                         "campaigns_per_year": {t: 1 for t in TIERS}, "capacity_per_month": 100_000},
                          "penalties": {"confiscate_gains": confiscate}},
-                 behaviour={"choice_noise": noise},
+                 behaviour={"choice_noise": noise, "capability": {"unintended_rate": 0.0}},
                  population={"merchants": 2000, "months": 36,
                              "type_mix": {"honest": 0.0, "strategic": 1.0, "defiant": 0.0, "careless": 0.0}})
 
@@ -222,7 +223,8 @@ def test_without_checks_or_incentives_compliance_falls_toward_the_honest_share(e
                 # merchants start out fearing checks (0.4 a month), so most strategic ones comply at first;
                 # sharp choice and the fine alone, so that once the fear is gone no strategic merchant complies
                 behaviour={"learning": {"initial_perceived_detection": 0.4}, "choice_noise": 0.0},
-                population={"merchants": 500, "months": 48, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
+                population={"merchants": 500, "months": 48, "entry_rate_per_month": 0, "exit_rate_per_month": 0,
+                            "exit_loss_sensitivity": 0})
     res = run_scenario(scn, reps=3, seed=5, engine=engine, progress=False)
     tot = _totals(res)
     first = float(tot[tot["month"] == 0]["compliance_rate"].mean())
@@ -269,9 +271,11 @@ def test_list_durations_respect_mofcom_caps_without_new_records():
                         # objections on: an upheld one removes the record and undoes the renewal it caused
                         "objections": {"enabled": True, "success_probability": 0.8},
                         "inspection": {"sampling_ratio": {"C": 1.0, "D": 1.0}, "campaigns_per_year": {"D": 12},
-                                       "capacity_per_month": 100_000}},
+                                       "capacity_per_month": 100_000},
+                        "tiers": {"entry_score": 50}},  # tier D at the start: records list
                 behaviour={"objection_propensity": 1.0},
-                population={"merchants": 300, "months": 40, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
+                population={"merchants": 300, "months": 40, "entry_rate_per_month": 0, "exit_rate_per_month": 0,
+                            "exit_loss_sensitivity": 0})
     model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(8))
     seen = {"key": 0, "black": 0}
     for _ in range(40):
@@ -296,7 +300,8 @@ def test_lists_follow_records_and_leave_scores_alone():
                 policy={"lists": {"repair": {"enabled": False}, "key_attention": {"duration_months": 2},
                                   "blacklist": {"duration_months": 3}},
                         "tiers": {"entry_score": 55}},  # below the key-attention threshold: any record lists
-                population={"merchants": 300, "months": 36, "entry_rate_per_month": 0, "exit_rate_per_month": 0})
+                population={"merchants": 300, "months": 36, "entry_rate_per_month": 0, "exit_rate_per_month": 0,
+                            "exit_loss_sensitivity": 0})
     model = CreditModel(compile_scenario(scn), rng=np.random.default_rng(5))
     left = listed = 0
     for _ in range(36):

@@ -20,17 +20,18 @@ from .conftest import ROOT
 
 BASE = str(ROOT / "scenarios" / "baseline.yaml")
 PLAN = str(ROOT / "scenarios" / "shahe_plan.yaml")
-SMALL = ["--merchants", "300", "--months", "24", "--reps", "3"]
+SMALL = ["--merchants", "300", "--months", "24", "--reps", "3", "--engine", "fast"]
 
 HEADINGS = {
     "zh": ("商务领域信用监管政策模拟报告", "摘要", "2022年工作目标指标", "与基准情景的差异", "主要指标随时间变化",
            "2022年目标指标随时间变化", "分行业消费者损害随时间变化", "合规与监管成本的权衡", "指标汇总表",
-           "数据来源与可复现信息", "红名单占比", "实施方案前", "全过程信用监管覆盖率", "诚信意识"),
+           "数据来源与可复现信息", "红名单占比", "实施方案前", "全过程信用监管覆盖率", "诚信意识", "效应从何而来",
+           "分级分类抽查", "名单与激励"),
     "en": ("Credit-based commercial supervision", "Summary", "Indicators of the 2022 targets",
            "Differences from the baseline", "Main indicators over time", "Indicators of the 2022 targets over time",
            "Consumer harm by sector over time", "Compliance against inspection effort", "Summary table",
            "Provenance", "Red list share", "Before the plan", "full-process credit supervision",
-           "Integrity awareness"),
+           "Integrity awareness", "Where the effect comes from", "Targeting them", "Lists and incentives"),
 }
 
 
@@ -50,12 +51,18 @@ def test_report_writes_every_part(built):
     lang, out, proc = built
     for name in ("report.pdf", "report.html", "report.ipynb", "summary.csv", "report.json"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    for fig in ("differences", "timeseries", "targets_time", "harm_by_sector", "breakdowns", "tradeoff"):
+    for fig in ("differences", "decomposition", "timeseries", "targets_time", "harm_by_sector", "breakdowns",
+                "tradeoff"):
         assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000
         assert (out / "figures" / f"{fig}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     csv = pd.read_csv(out / "summary.csv")
     assert set(csv["scenario"]) == {"baseline", "shahe_plan"} and len(csv) == 2 * len(report.REPORT_METRICS)
     assert csv[csv["scenario"] == "baseline"]["diff"].isna().all()
+    # where the plan's effect comes from: four components that add up to the total, and the first year's
+    dec = pd.read_csv(out / "decomposition.csv").set_index("component")
+    parts = dec.loc[["volume", "targeting", "lists_incentives", "other"], "diff_pp"]
+    assert parts.sum() == pytest.approx(dec.loc["total", "diff_pp"], abs=1e-9)
+    assert "total_first_year" in dec.index
     assert "[1/4]" in proc.stderr and "[3/4] PDF" in proc.stderr
     assert not list(out.parent.glob(".r.tmp-*"))
 
@@ -90,7 +97,7 @@ def test_notebook_and_html_hold_no_warning_traceback_or_code(built):
     for bad in ("Traceback", "Warning", "warnings.warn", "missing from font", "report.prepare(", "import "):
         assert bad not in page, bad
     assert not re.search(r"""(src|href)=["']https?:""", page)  # self-contained
-    assert page.count("data:image/png;base64") == 6  # one per figure, inline
+    assert page.count("data:image/png;base64") == 7  # one per figure (decomposition included), inline
 
 
 def test_summary_sentences_follow_the_numbers(built):

@@ -260,3 +260,24 @@ def test_association_sanction_and_drop_record():
     assert R.drop_record(9, 7, 3, 9) == (7, 3, R.NEVER)
     assert R.drop_record(9, 7, 3, 3) == (9, 7, R.NEVER)
     assert R.drop_record(9, 7, 3, 5) == (9, 7, 3)  # not among the last three: nothing to remove
+
+
+def test_unintended_chance_by_size_sector_and_type():
+    # 0.02 x 1.5 (sector) x (5,000 / 50,000) ** -0.3 = 0.03 x 1.99526 = 0.0598579
+    assert R.unintended_chance(0.02, 1.5, 5_000.0, 50_000.0, 0.3, 0.05, False) == pytest.approx(0.0598579, rel=1e-5)
+    # a merchant at the median: the base rate x factor; capped at 1
+    assert R.unintended_chance(0.02, 1.0, 50_000.0, 50_000.0, 0.3, 0.05, False) == pytest.approx(0.02)
+    assert R.unintended_chance(0.9, 2.0, 1_000.0, 50_000.0, 0.3, 0.0, False) == 1.0
+    # a careless merchant slips at its rate as well, independently: 1 - 0.98 x 0.95 = 0.069
+    assert R.unintended_chance(0.02, 1.0, 50_000.0, 50_000.0, 0.3, 0.05, True) == pytest.approx(0.069)
+
+
+def test_exit_hazard_rises_with_profit_lost():
+    # base 0.005; a month that cost half a month's profit at sensitivity 0.05: + 0.025
+    assert R.exit_hazard(0.005, False, 5.0, 0.5, 0.05) == pytest.approx(0.03)
+    # losses beyond a month's profit count as one: 0.005 + 0.05
+    assert R.exit_hazard(0.005, False, 5.0, 3.0, 0.05) == pytest.approx(0.055)
+    # banned: 0.025 + 0.05 x 1
+    assert R.exit_hazard(0.005, True, 5.0, 1.0, 0.05) == pytest.approx(0.075)
+    # no loss, or no sensitivity: the base hazard alone
+    assert R.exit_hazard(0.005, False, 5.0, 0.0, 0.05) == R.exit_hazard(0.005, False, 5.0, 2.0, 0.0) == 0.005

@@ -39,7 +39,7 @@ from sim.model.vocabulary import NEVER, ListState, MerchantType
 
 __all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
            "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "close_month",
-           "leaves", "weighs_sanctions", "association_list_stake", "association_lists"]
+           "profit_lost", "leaves", "weighs_sanctions", "association_list_stake", "association_lists"]
 
 _NONE, _RED, _KEY, _BLACK = int(ListState.NONE), int(ListState.RED), int(ListState.KEY), int(ListState.BLACK)
 _HONEST, _DEFIANT = int(MerchantType.HONEST), int(MerchantType.DEFIANT)
@@ -76,6 +76,7 @@ def decide(m, mo, P, w, rng, k):
     mo.revenue_now = 0.0
     mo.demand_lost = 0.0
     mo.credit_demand = 0.0
+    mo.unintended = False
     is_red = m.list_state == _RED
     is_black = m.list_state == _BLACK
     if is_black and P.market_ban:
@@ -96,17 +97,20 @@ def decide(m, mo, P, w, rng, k):
     mo.credit_demand = base_revenue * bonus * kept
     mo.demand_lost = base_revenue * (1.0 + bonus) - rev
     severe_share = float(R.severe_share(sec.severe_share, m.mtype == _DEFIANT, P.defiant_severe_multiplier))
+    slips = uniform(rng, _U_CARELESS) < m.slip  # an unintended violation, whatever the merchant decides (S36)
     if m.mtype == _CARELESS:
-        ok = not R.careless_violates(uniform(rng, _U_CARELESS), P.careless_rate)
+        ok = True  # a careless merchant does not choose to violate: it slips (m.slip includes its rate)
     elif m.mtype == _HONEST and R.honest_complies(m.norm, P.collapse_norm, False):
         ok = True  # an honest merchant whose norm holds complies whatever the sanction
     else:
         ok = weighs_sanctions(m, mo, P, w, severe_share, rev, is_red, is_black, rng)
-    if not ok:
+    if not ok or slips:
         mo.violated = True
+        mo.unintended = ok
         mo.severe = uniform(rng, _U_SEVERE) < severe_share
-        mo.gain = sec.gain_share * rev
-        mo.harm = R.consumer_harm(mo.gain, sec.harm_per_gain, mo.severe, P.severe_harm_multiple)
+        mo.gain = 0.0 if ok else sec.gain_share * rev  # an unintended violation gains nothing
+        mo.harm = R.consumer_harm(sec.gain_share * rev, sec.harm_per_gain, mo.severe, P.severe_harm_multiple)
+        k.unintended_violations += ok
     if P.commit_on and not is_black and uniform(rng, _U_APPLY) < P.commit_rate:
         apply_on_commitment(m, mo, P, w, rng, k)
 
@@ -213,14 +217,15 @@ def update_record(m, mo, P, w, rng, k):
     severe_rec = mo.detected and mo.severe
     mo.score = float(R.score_after(m.score, recorded, severe_rec, mo.checked, P.loss_minor, P.loss_severe,
                                    P.clean_points, P.entry_score, P.memory_months, mo.breach, P.commit_score_loss))
-    if mo.violated:
+    if mo.violated and not mo.unintended:
         m.unchecked_violations = min(P.statute_months, m.unchecked_violations + 1)
     if recorded or mo.breach:
-        if recorded:
-            gain = mo.gain if mo.detected else w.sectors[m.sector].gain_share * m.revenue
+        gain_share = w.sectors[m.sector].gain_share
+        if recorded:  # a false record or an unintended violation is fined on the nominal gain
+            gain = mo.gain if mo.detected and not mo.unintended else gain_share * m.revenue
             mo.fine = R.fine_due(gain, P.fine_multiple)
         if mo.detected and P.confiscate_on:  # the gains of every month violated since the last check (S14)
-            confiscated = m.unchecked_violations * mo.gain
+            confiscated = m.unchecked_violations * gain_share * mo.revenue_now
             mo.fine += confiscated
             k.confiscated_gains += confiscated
         if mo.breach:
@@ -240,6 +245,9 @@ def update_record(m, mo, P, w, rng, k):
         m.months_clean += 1
     if mo.checked:
         m.unchecked_violations = 0
+    if mo.detected and m.slip > 0.0:  # the finding is rectified (整改): capability improves (S36)
+        m.slip = m.slip * (1.0 - P.rectification)
+        k.rectifications += 1
     if m.member and mo.violated and uniform(rng, _U_ASSOCIATION) < P.assoc_detection:
         m.strikes += 1
         k.association_sanctions += 1
@@ -411,7 +419,17 @@ def close_month(m, mo, P):
 
 
 @register_jitable(forceinline=True)
-def leaves(m, P, rng):
-    """Whether the merchant leaves the market before the next month (higher hazard under a market ban)."""
-    hazard = float(R.exit_hazard(P.exit_rate, P.market_ban and m.list_state == _BLACK, P.banned_exit_multiplier))
+def profit_lost(m, mo, w):
+    """The month's fines and lost demand's profit as months of the merchant's normal profit (margin x base
+    revenue): what exit by profit weighs (S24)."""
+    margin = w.sectors[m.sector].margin
+    return (mo.fine + margin * mo.demand_lost) / max(margin * m.revenue, 1e-9)
+
+
+@register_jitable(forceinline=True)
+def leaves(m, P, rng, lost):
+    """Whether the merchant leaves the market before the next month: higher under a market ban and after a
+    month that cost it ``lost`` months of profit (:func:`profit_lost`; 0 before the first month)."""
+    hazard = float(R.exit_hazard(P.exit_rate, P.market_ban and m.list_state == _BLACK, P.banned_exit_multiplier,
+                                 lost, P.exit_loss_sensitivity))
     return uniform(rng, _U_EXIT) < hazard

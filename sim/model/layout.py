@@ -85,6 +85,7 @@ MONTH = (
     ("demand_lost", np.float64, "demand lost to disclosure and the blacklist, CNY"),
     ("credit_demand", np.float64, "extra demand earned by good credit, CNY"),
     ("score", np.float64, "the score during the month (stored in the state when the month closes)"),
+    ("unintended", np.bool_, "the violation was unintended (capability, S36): no gain"),
 )
 """One merchant's month: set by the kernel's phases, read by the engines' tallies."""
 

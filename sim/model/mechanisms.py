@@ -383,6 +383,27 @@ MECHANISMS: tuple[Mechanism, ...] = (
               description_zh="实施方案，但不开展诚信宣传和培训。", shows="integrity_awareness"),
     Mechanism("peer_norms", "14-15", "同行规范", "norms that follow peers",
               {"behaviour": {"social": {"norm_adaptation_rate": 0.0}}}, "S23", kind="behaviour"),
+    Mechanism("capability", "4", "整改", "capability and rectification",
+              {"behaviour": {"capability": {"unintended_rate": 0.0}, "careless_violation_rate": 0.0}}, "S36",
+              kind="behaviour", docking="stress_procedure",
+              outputs=(
+                  Metric("unintended_violations", "merchants/month", "非故意违法", "Unintended violations",
+                         "Violations a merchant did not choose (records, labelling, storage), included in violations",
+                         source="kernel"),
+                  Metric("rectifications", "merchants/month", "整改", "Rectifications",
+                         "Merchants whose capability improves after a check found a problem", source="kernel"),
+              ),
+              state=(("slip", np.float32, None, "monthly chance of an unintended violation, 0-1 (capability)"),),
+              parameters=(
+                  ("rectification", np.float64, lambda p: p.scenario.behaviour.capability.rectification,
+                   "share of the chance of unintended violations a finding removes"),
+              )),
+    Mechanism("exit_by_profit", "1", "亏损退出", "exit by profit",
+              {"population": {"exit_loss_sensitivity": 0.0}}, "S24", kind="behaviour", docking="stress_procedure",
+              parameters=(
+                  ("exit_loss_sensitivity", np.float64, lambda p: p.scenario.population.exit_loss_sensitivity,
+                   "extra exit chance per month's profit lost, probability/month"),
+              )),
 )
 """Every mechanism, in the order of the plan's clauses."""
 

@@ -12,7 +12,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from sim.model.layout import SECTOR_DTYPE, TIER_DTYPE, parameter_record
-from sim.model.rules import BLACK, DEFIANT, KEY, RED, check_probability, stratified_counts
+from sim.model.rules import BLACK, CARELESS, DEFIANT, KEY, RED, check_probability, stratified_counts, unintended_chance
 from sim.model.schema import SECTORS, TIERS, TYPES, Scenario
 
 __all__ = ["Params", "compile_scenario", "regimes", "draw_merchants", "draw_entrants", "plan_checks", "N_STRATA",
@@ -254,7 +254,8 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     SECTORS and TYPES), ``revenue`` (CNY/month, lognormal around the sector
     median), ``score`` (points: ``policy.tiers.entry_score``, whatever the type), ``norm``
     (integrity norm 0-1, plus the sector's integrity-pledge boost), ``member``
-    (bool: in the industry association, by the sector's share; it acts only where associations are on). ``forced_type`` gives
+    (bool: in the industry association, by the sector's share; it acts only where associations are on), ``slip``
+    (monthly chance of an unintended violation, 0-1: :func:`sim.model.rules.unintended_chance`). ``forced_type`` gives
     every merchant that type (used for applicants with a blacklist record, who
     enter as defiant).
     """
@@ -268,8 +269,13 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     score = np.full(n, scn.policy.tiers.entry_score)  # the same for every type: scores come from records (S14)
     soc = scn.behaviour.social
     norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
+    cap = scn.behaviour.capability
+    factor = np.array([getattr(scn.population.sectors, k).unintended_factor for k in SECTORS])
+    slip = unintended_chance(cap.unintended_rate, factor[sector], revenue, p.revenue_median[sector],
+                             cap.size_elasticity, scn.behaviour.careless_violation_rate, mtype == CARELESS)
     member = rng.random(n) < p.association_share[sector]  # drawn even when off (share 0): draws stay paired
-    return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member}
+    return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member,
+            "slip": slip}
 
 
 def draw_entrants(p: Params, rng: np.random.Generator) -> tuple[list[dict], int, int]:

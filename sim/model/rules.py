@@ -32,6 +32,7 @@ __all__ = [
     "careless_violates",
     "severe_share",
     "exit_hazard",
+    "unintended_chance",
     "consequence_ratio",
     "blacklist_if_recorded",
     "credit_bonus",
@@ -177,9 +178,21 @@ def severe_share(sector_share, is_defiant, defiant_multiplier):
 
 
 @jitable
-def exit_hazard(exit_rate, is_banned, banned_multiplier):
-    """Monthly chance (0-1) that a merchant leaves the market; higher under a market ban."""
-    return np.minimum(1.0, exit_rate * (1.0 + (banned_multiplier - 1.0) * is_banned))
+def exit_hazard(exit_rate, is_banned, banned_multiplier, profit_lost=0.0, loss_sensitivity=0.0):
+    """Monthly chance (0-1) that a merchant leaves the market (S24): the base rate, multiplied under a market
+    ban, plus ``loss_sensitivity`` (probability/month) per month's normal profit lost last month to fines and
+    lost demand (``profit_lost``, in months of profit; counted up to 1)."""
+    return np.minimum(1.0, exit_rate * (1.0 + (banned_multiplier - 1.0) * is_banned)
+                      + loss_sensitivity * np.minimum(1.0, profit_lost))
+
+
+@jitable
+def unintended_chance(base_rate, sector_factor, revenue, sector_median, size_elasticity, careless_rate, is_careless):
+    """A new merchant's monthly chance (0-1) of an unintended violation (S36): ``base_rate`` x the sector's
+    factor x ``(revenue / sector_median) ** -size_elasticity`` (smaller merchants slip more; revenue in CNY),
+    capped at 1; a careless merchant also slips at ``careless_rate``, independently."""
+    own = np.minimum(1.0, base_rate * sector_factor * (revenue / sector_median) ** (-size_elasticity))
+    return 1.0 - (1.0 - own) * (1.0 - careless_rate * is_careless)
 
 
 @jitable

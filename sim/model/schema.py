@@ -527,6 +527,26 @@ class Defiant(_Strict):
     )
 
 
+class Capability(_Strict):
+    """Unintended violations (poor records, labelling, storage) and rectification after a finding (整改)."""
+
+    unintended_rate: float = P(
+        0.02, 0, 1, "probability/month",
+        "Monthly chance of an unintended violation for a merchant of its sector's median revenue, whatever it "
+        "decides (assumption, to be estimated: most problems checks find are not deliberate, LITERATURE.md)",
+    )
+    size_elasticity: float = P(
+        0.3, 0, 2, "x",
+        "How much more often smaller merchants slip: the chance scales with (revenue / sector median) to the "
+        "minus this (0.3: a merchant at a tenth of the median slips twice as often; assumption)",
+    )
+    rectification: float = P(
+        0.5, 0, 1, "share",
+        "Share of a merchant's chance of unintended violations that a check finding a problem removes "
+        "(rectification, 整改; assumption)",
+    )
+
+
 class Behaviour(_Strict):
     """Behavioural uncertainties: how merchants respond."""
 
@@ -567,6 +587,7 @@ class Behaviour(_Strict):
     learning: Learning = Field(default_factory=Learning)
     social: Social = Field(default_factory=Social)
     defiant: Defiant = Field(default_factory=Defiant)
+    capability: Capability = Field(default_factory=Capability)
 
 
 # ---------------------------------------------------------------------------
@@ -594,6 +615,9 @@ class SectorParams(_Strict):
     consumer_harm: float = P(1.5, 0, 100, "CNY per CNY gained", "Harm to consumers per unit of violation gain")
     severe_share: float = P(0.1, 0, 1, "share", "Share of violations that are severe")
     detection_factor: float = P(1.0, 0, 2, "x", "Multiplier on inspectors' detection probability in the sector")
+    unintended_factor: float = P(
+        1.0, 0, 10, "x", "Multiplier on the chance of unintended violations in the sector (behaviour.capability)",
+    )
     association_share: float = P(
         0.0, 0, 1, "share", "Share of the sector's merchants in its industry association (clause 9)"
     )
@@ -641,6 +665,11 @@ class Population(_Strict):
         0.005, 0, 1, "share of start size/month", "Applicants for entry each month"
     )
     exit_rate_per_month: float = P(0.005, 0, 1, "probability/month", "Base chance a merchant exits")
+    exit_loss_sensitivity: float = P(
+        0.05, 0, 1, "probability/month",
+        "Extra monthly chance of leaving the market per month's normal profit lost to fines and lost demand "
+        "(losses above a month's profit count as one; assumption)",
+    )
     banned_exit_multiplier: float = P(
         5.0, 1, 100, "x", "Multiplier on the exit chance of a merchant under market ban"
     )

@@ -110,6 +110,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "label.band": ("阴影为95%区间", "shaded: 95% interval"),
     "label.relative_to_baseline": ("相对基准情景的变化（%）", "Change against the baseline (%)"),
     "label.not_distinguishable": ("无法区分", "not distinguishable"),
+    "label.component": ("来源", "Source"),
+    "label.compliance_pp": ("守法率变化（百分点）", "Change in compliance (percentage points)"),
+    "label.share": ("占总效应", "Share of the total"),
+    "label.total": ("总效应", "Total effect"),
+    "label.first_year_total": ("总效应（第一年）", "Total effect (first year)"),
+    "caption.decomposition": ("{name}：与基准情景相比守法率变化的来源（最后12个月；每户每年抽查{volume:.2f}次）",
+                              "{name}: where its effect on compliance against the baseline comes from (last 12 months; "
+                              "{volume:.2f} checks per merchant a year)"),
+    "note.decomposition": (
+        "从基准情景出发逐项加入本情景的措施：先按本情景的抽查数量在全部市场主体中均匀抽查（抽查数量），再改为本情景"
+        "按信用等级和名单分类的抽查（分级分类抽查），再加入红名单、重点关注名单、黑名单及激励（名单与激励），最后加入"
+        "其余措施（其他措施）。每项为相邻两次运行按重复配对的差异及其95%区间，各项之和等于总效应。先后顺序会影响各项大小。"
+        "“第一年”一行为实施首年的总效应（过渡期），其余各行为稳定期（最后12个月）。",
+        "From the baseline, the scenario's measures are added one block at a time: first as many checks as it makes, "
+        "spread uniformly over all merchants (more checks), then its checks by tier and list (targeting them), then "
+        "its red, key-attention and blacklists and incentives (lists and incentives), then everything else (other "
+        "instruments). Each is the paired difference of two consecutive runs with its 95% interval; they add up to "
+        "the total. The order matters for the sizes. The first-year row is the total effect in the plan's first "
+        "year (its transient); the others are its steady state (last 12 months)."),
+    "head.decomposition": ("效应从何而来", "Where the effect comes from"),
     "note.window": ("汇总值为最后12个月的平均值，取各次重复的均值及其95%置信区间。",
                     "Summary values average the last 12 months; mean over replications with its 95% interval."),
     "note.crn": ("各情景使用相同的随机种子（共同随机数），差异按重复配对计算。",

@@ -3,7 +3,7 @@
 The merchant's month is :mod:`sim.model.kernel`, compiled by numba from the very source the Mesa engine
 runs. What this engine does itself is scheduling:
 
-* **State** is an array of :data:`sim.model.layout.STATE_DTYPE` records (48 bytes per merchant slot). A
+* **State** is an array of :data:`sim.model.layout.STATE_DTYPE` records (56 bytes per merchant slot). A
   slot whose merchant left is reused by the next entrant.
 * **One pass per month.** Each merchant, in one loop, goes through the kernel's phases (decide; be
   checked or not; record; lists; learn; close the month), is tallied, and draws whether it leaves before
@@ -259,7 +259,7 @@ def _exits_in_chunk(c, key, st, campaign, params, counts, counters):
         m = st[i]
         if m.alive == 0:
             continue
-        if K.leaves(m, P, counter(key, BEFORE_START, i)):
+        if K.leaves(m, P, counter(key, BEFORE_START, i), 0.0):
             m.alive = 0
             counters[c].exits += 1
         else:
@@ -310,7 +310,7 @@ def _chunk(c, st, params, w, plan, out):
         K.learn_belief(m, mo, P, w)
         K.close_month(m, mo, P)
         if plan.has_next:
-            if K.leaves(m, P, rng):
+            if K.leaves(m, P, rng, K.profit_lost(m, mo, w)):
                 m.alive = 0
                 k.exits += 1
             else:
@@ -356,7 +356,7 @@ class State:
         for name, _, initial, _ in STATE:
             if initial is not None:
                 a[name][slots] = initial
-        for name in ("sector", "mtype", "revenue", "score", "norm", "member"):
+        for name in ("sector", "mtype", "revenue", "score", "norm", "member", "slip"):
             a[name][slots] = d[name]
         a["tier"][slots] = tier
         a["p_hat"][slots] = p_hat0

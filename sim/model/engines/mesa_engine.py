@@ -66,7 +66,7 @@ class Merchant(mesa.Agent):
     """
 
     def __init__(self, model: CreditModel, sector: int, mtype: int, revenue: float, score: float,
-                 norm: float, member: bool = False, months_clean: int = 0) -> None:
+                 norm: float, member: bool = False, months_clean: int = 0, slip: float = 0.0) -> None:
         super().__init__(model)
         for name, _, initial, _ in STATE:
             if initial is not None:
@@ -78,12 +78,14 @@ class Merchant(mesa.Agent):
         self.norm = float(norm)
         self.member = bool(member)
         self.months_clean = int(months_clean)
+        self.slip = float(np.float32(slip))  # stored as float32, as in the fast engine's state
         self.tier = int(R.tier_of(self.score, *model.p.cuts))
         self.p_hat = model.P.initial_p_hat
         self.stratum = 0
         self.operating = True
         self.violated = self.severe = self.checked = self.detected = self.false_positive = self.breach = False
         self.gain = self.harm = self.fine = self.own_signal = 0.0
+        self.unintended = False
         self.revenue_now = self.demand_lost = self.credit_demand = 0.0
 
     def decide(self) -> None:
@@ -169,12 +171,12 @@ class CreditModel(mesa.Model):
     def _add(self, d: dict, months_clean: int = 0) -> None:
         for i in range(len(d["sector"])):
             Merchant(self, d["sector"][i], d["mtype"][i], d["revenue"][i], d["score"][i], d["norm"][i],
-                     d["member"][i], months_clean)
+                     d["member"][i], months_clean, d["slip"][i])
 
     # -- 1 ---------------------------------------------------------------------
     def exit_and_entry(self) -> None:
         """Exits (base hazard, higher under market ban), then entry through ex-ante review."""
-        leaving = [a for a in self.agents if K.leaves(a, self.P, self.rng)]
+        leaving = [a for a in self.agents if K.leaves(a, self.P, self.rng, K.profit_lost(a, a, self.world))]
         for a in leaving:
             a.remove()
         self.counters["exits"] = len(leaving)
