@@ -21,7 +21,7 @@ from sim.experiment.results import Store, compare, load, load_timeseries
 from .conftest import ROOT
 
 SCN = ROOT / "scenarios"
-SMALL = ["population.merchants=400", "population.months=18"]
+SMALL = ["population.merchants=400", "population.months=18", "population.burn_in_months=12"]
 
 
 def _batch(tmp_path, name="b", **over) -> str:

@@ -20,7 +20,8 @@ from .conftest import ROOT
 
 BASE = str(ROOT / "scenarios" / "baseline.yaml")
 PLAN = str(ROOT / "scenarios" / "shahe_plan.yaml")
-SMALL = ["--merchants", "300", "--months", "24", "--reps", "3", "--engine", "fast"]
+SMALL = ["--merchants", "300", "--months", "24", "--reps", "3", "--engine", "fast",
+         "--set", "population.burn_in_months=12"]
 
 HEADINGS = {
     "zh": ("商务领域信用监管政策模拟报告", "摘要", "2022年工作目标指标", "与基准情景的差异", "主要指标随时间变化",
