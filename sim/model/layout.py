@@ -110,8 +110,6 @@ _CORE_PARAMETERS = (
      "expected sanction a defiant merchant needs, gains"),
     ("defiant_severe_multiplier", np.float64, lambda p: p.scenario.behaviour.defiant.severe_share_multiplier,
      "severe share multiplier of defiant merchants, x"),
-    ("careless_rate", np.float64, lambda p: p.scenario.behaviour.careless_violation_rate,
-     "careless merchants' monthly violation chance, 0-1"),
     ("influence", np.float64, lambda p: p.scenario.behaviour.social.influence, "moral cost at full norm, gains"),
     ("collapse_norm", np.float64, lambda p: p.scenario.behaviour.social.honest_collapse_norm,
      "norm below which an honest merchant weighs sanctions, 0-1"),

@@ -29,7 +29,6 @@ __all__ = [
     "strategic_complies",
     "honest_complies",
     "defiant_complies",
-    "careless_violates",
     "severe_share",
     "exit_hazard",
     "unintended_chance",
@@ -162,12 +161,6 @@ def defiant_complies(p_hat, sanction, min_detection, deterrence_multiple):
     perceived monthly detection >= ``min_detection`` and expected sanction >=
     ``deterrence_multiple`` gains."""
     return (p_hat >= min_detection) & (sanction >= deterrence_multiple)
-
-
-@jitable
-def careless_violates(u, rate):
-    """A careless merchant violates unintentionally when the uniform draw ``u`` < ``rate``."""
-    return u < rate
 
 
 @jitable
