@@ -3,6 +3,7 @@ state, targeting that works as in the evidence. Each test states its tolerance a
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
@@ -197,3 +198,41 @@ def test_exit_rises_with_the_profit_fines_take():
         ts = run_scenario(scn, reps=2, seed=5, engine="fast", progress=False).timeseries
         return float(ts[ts["by"] == "all"]["exits"].sum())
     assert exits(0.2) > 2 * exits(0.0)
+
+
+def _looking_ahead(published: dict, score_after: float, tier_after: int, **over) -> float:
+    """``kernel.downgrade_cost`` of a strategic tier-B merchant (score 80, belief 0.02, moral cost 0.5, the fine
+    3 gains, no consequences) with the published detections ``published`` by tier index (others 0.01)."""
+    from types import SimpleNamespace as NS
+
+    from sim.model import kernel as K
+    from sim.model.params import N_STRATA, stratum_of
+    from sim.model.vocabulary import ListState
+
+    strata = [NS(true_detection=0.0, published_detection=0.01) for _ in range(N_STRATA)]
+    for tier, x in published.items():
+        strata[stratum_of(tier, int(ListState.NONE), 0)].published_detection = x
+    P = NS(full_information=False, key_on=False, key_max_score=60.0, key_months=12, red_clean_months=12,
+           cut_a=90.0, cut_b=75.0, cut_c=60.0, entry_score=80.0, memory_months=36.0, horizon=36.0,
+           choice_noise=0.0, fine_multiple=3.0, risk_aversion=0.0, confiscate_on=False, statute_months=24)
+    for k, v in over.items():
+        setattr(P, k, v)
+    m = NS(tier=1, score=80.0, list_state=int(ListState.NONE), sector=0)
+    mo = NS(stratum=stratum_of(1, int(ListState.NONE), 0))
+    w = NS(sectors=[NS(detection_factor=1.0)], strata=strata)
+    return K.downgrade_cost(m, mo, P, w, 0.02, 0.0, 0.0, 0.5, score_after, tier_after)
+
+
+def test_looking_ahead_weighs_the_extra_checks_of_a_lower_tier_by_hand():
+    """Harrington's state-dependent enforcement (ODD S7a), worked by hand. Free to violate in B (belief 0.02),
+    a month is worth 1 - 0.5 - 0.02 * 3 = 0.44 gains; in C, checked 0.05 instead of 0.01 a month, the belief
+    moves to 0.06 and a month is worth 0.32. A minor record (80 -> 70) keeps the merchant in C for the
+    24.6 months its score takes to fade back to 75: the record costs 24.6 * 0.12 gains later."""
+    climb = math.log(5 / 10) / math.log(35 / 36)
+    assert _looking_ahead({1: 0.01, 2: 0.05}, 70.0, 2) == pytest.approx(climb * 0.12)
+    # every stratum checked alike (the baseline's uniform checks): nothing to look ahead to
+    assert _looking_ahead({}, 70.0, 2) == 0.0
+    # a severe record (80 -> 50, tier D at 0.2 a month: violating there is worth nothing) counts the months
+    # in D up to 60, then the rest of the 36-month horizon in C
+    in_d = math.log(20 / 30) / math.log(35 / 36)
+    assert _looking_ahead({1: 0.01, 2: 0.05, 3: 0.2}, 50.0, 3) == pytest.approx(in_d * 0.44 + (36 - in_d) * 0.12)

@@ -217,9 +217,9 @@ def test_published_penalties_cost_demand_while_published():
                         "credit_consumption": {"enabled": False}, "trade": {"enabled": False},
                         "ecommerce": {"enabled": False}, "objections": {"enabled": False},
                         "associations": {"lists": {"enabled": False}}},
-                population={"merchants": 400, "months": 20, **STATIC})
+                population={"merchants": 600, "months": 20, **STATIC})
     model = _model(scn, seed=4)
-    seen = 0
+    seen = 0  # merchant-months under a published penalty: enough (> 50) for the check to mean something
     for now in range(20):
         last_record = {a.unique_id: a.r1 for a in model.agents}
         model.step()

@@ -281,3 +281,23 @@ def test_exit_hazard_rises_with_profit_lost():
     assert R.exit_hazard(0.005, True, 5.0, 1.0, 0.05) == pytest.approx(0.075)
     # no loss, or no sensitivity: the base hazard alone
     assert R.exit_hazard(0.005, False, 5.0, 0.0, 0.05) == R.exit_hazard(0.005, False, 5.0, 2.0, 0.0) == 0.005
+
+
+def test_option_value_is_the_logit_log_sum():
+    # sharp choice: the better of violating (net gain) and complying (0)
+    assert R.option_value(0.3, 0.0) == 0.3 and R.option_value(-0.2, 0.0) == 0.0
+    # logit of scale 0.5 at indifference: 0.5 * log 2; far above: the net itself; far below: nearly 0
+    assert R.option_value(0.0, 0.5) == pytest.approx(0.5 * math.log(2))
+    assert R.option_value(40.0, 0.5) == 40.0
+    assert 0.0 < R.option_value(-10.0, 0.5) < 1e-8
+    # always at least the net and at least 0
+    assert R.option_value(0.2, 0.5) > 0.2
+
+
+def test_months_to_climb_follows_the_fading_of_records():
+    # from 70 to 75 with entry 80 and a 36-month memory: the gap halves, log(1/2) / log(35/36) = 24.6 months
+    assert R.months_to_climb(70.0, 75.0, 80.0, 36.0, 120.0) == pytest.approx(math.log(0.5) / math.log(35 / 36))
+    assert R.months_to_climb(70.0, 75.0, 80.0, 36.0, 120.0) == pytest.approx(24.6, abs=0.05)
+    assert R.months_to_climb(70.0, 75.0, 80.0, 36.0, 12.0) == 12.0      # within the horizon
+    assert R.months_to_climb(76.0, 75.0, 80.0, 36.0, 36.0) == 0.0       # there already
+    assert R.months_to_climb(85.0, 90.0, 80.0, 36.0, 36.0) == 36.0      # above the entry score: never by fading

@@ -34,12 +34,13 @@ from __future__ import annotations
 from numba.extending import register_jitable
 
 from sim.model import rules as R
+from sim.model.params import N_STRATA, stratum_of
 from sim.model.streams import Draw, uniform
 from sim.model.vocabulary import NEVER, ListState, MerchantType
 
 __all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
            "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "close_month",
-           "profit_lost", "leaves", "weighs_sanctions", "association_list_stake", "association_lists"]
+           "profit_lost", "leaves", "weighs_sanctions", "sanction_at", "downgrade_cost", "association_list_stake", "association_lists"]
 
 _NONE, _RED, _KEY, _BLACK = int(ListState.NONE), int(ListState.RED), int(ListState.KEY), int(ListState.BLACK)
 _HONEST, _DEFIANT = int(MerchantType.HONEST), int(MerchantType.DEFIANT)
@@ -49,6 +50,7 @@ _U_APPEAL, _U_APPEAL_WON, _U_REPAIR, _U_EXIT = int(Draw.APPEAL), int(Draw.APPEAL
 _U_APPLY, _U_QUALIFIED, _U_VERIFY = int(Draw.APPLY), int(Draw.QUALIFIED), int(Draw.VERIFY)
 _U_OBJECT, _U_UPHELD, _U_ASSOCIATION = int(Draw.OBJECT), int(Draw.OBJECTION_UPHELD), int(Draw.ASSOCIATION)
 _U_CHOICE = int(Draw.CHOICE)
+_CAMPAIGN_OFFSET = N_STRATA // 2  # strata from here on are under a special campaign
 
 
 # -- 1. decide ---------------------------------------------------------------------------------------------
@@ -117,10 +119,11 @@ def decide(m, mo, P, w, rng, k):
 
 @register_jitable(forceinline=True)
 def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black, rng):
-    """Whether a merchant that weighs sanctions complies: the expected sanction (fine, list consequences,
-    association) against the gain, with the moral cost for strategic and collapsed-honest merchants (a
-    logit choice of scale ``P.choice_noise``, sharp at 0: :func:`sim.model.rules.compliance_probability`),
-    the defiant rule for defiant ones. ``revenue`` is this month's (CNY)."""
+    """Whether a merchant that weighs sanctions complies: the expected sanction (fine, confiscation, list
+    consequences, association, and what a lower tier's extra checks take later: :func:`downgrade_cost`)
+    against the gain, with the moral cost for strategic and collapsed-honest merchants (a logit choice of
+    scale ``P.choice_noise``, sharp at 0: :func:`sim.model.rules.compliance_probability`), the defiant rule
+    for defiant ones. ``revenue`` is this month's (CNY)."""
     sec = w.sectors[m.sector]
     if P.full_information:
         p_hat = w.strata[mo.stratum].true_detection * sec.detection_factor
@@ -130,7 +133,8 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black, rng):
     # on the blacklist already, any new record extends the listing: certain for the merchant
     p_bl = R.blacklist_if_recorded(1.0 if is_black else severe_share, n_rec, P.repeat_violations, P.black_on)
     loss = P.loss_minor + severe_share * (P.loss_severe - P.loss_minor)
-    tier_after = R.tier_of(max(0.0, m.score - loss), P.cut_a, P.cut_b, P.cut_c)
+    score_after = max(0.0, m.score - loss)
+    tier_after = R.tier_of(score_after, P.cut_a, P.cut_b, P.cut_c)
     cons = float(R.consequence_ratio(
         p_bl, P.black_months, sec.margin, sec.gain_share, P.black_loss, P.joint_multiplier, is_red and P.red_on,
         P.red_clean_months, sec.red_value, sec.red_bonus, revenue, P.consequence_weight, P.publication_months,
@@ -139,13 +143,14 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black, rng):
     assoc = P.assoc_multiple
     if P.assoc_lists_on and m.member:
         assoc += association_list_stake(m, P, sec, revenue)
-    sanction = (R.expected_sanction(p_hat, P.fine_multiple, cons, P.risk_aversion)
-                + R.association_sanction(m.member, P.assoc_detection, assoc, P.risk_aversion))
-    if P.confiscate_on:
-        sanction += R.expected_confiscation(p_hat, P.statute_months, P.risk_aversion)
+    fixed = R.association_sanction(m.member, P.assoc_detection, assoc, P.risk_aversion)
+    moral = 0.0 if m.mtype == _DEFIANT else R.moral_cost(m.norm, P.influence, w.peer[m.sector])
+    sanction = sanction_at(p_hat, P, cons) + fixed
+    if P.consequence_weight > 0.0:  # the record's later checks, weighed like its other consequences
+        ahead = downgrade_cost(m, mo, P, w, p_hat, cons, fixed, moral, score_after, tier_after)
+        sanction += R.expected_sanction(p_hat, 0.0, P.consequence_weight * ahead, P.risk_aversion)
     if m.mtype == _DEFIANT:
         return R.defiant_complies(p_hat, sanction, P.defiant_min_detection, P.defiant_multiple)
-    moral = R.moral_cost(m.norm, P.influence, w.peer[m.sector])
     if P.choice_noise > 0.0:
         ok = uniform(rng, _U_CHOICE) < R.compliance_probability(sanction, moral, P.choice_noise)
     else:
@@ -153,6 +158,76 @@ def weighs_sanctions(m, mo, P, w, severe_share, revenue, is_red, is_black, rng):
     if m.mtype == _HONEST:
         ok = R.honest_complies(m.norm, P.collapse_norm, ok)
     return ok
+
+
+@register_jitable(forceinline=True)
+def sanction_at(p, P, cons):
+    """Expected sanction of a month's violation at perceived monthly detection ``p`` (0-1), in units of the
+    month's gain: the fine and the consequences ``cons`` (gains) on detection, and the confiscation of the
+    gains since the last check where it is in force; inflated by risk aversion."""
+    s = R.expected_sanction(p, P.fine_multiple, cons, P.risk_aversion)
+    if P.confiscate_on:
+        s += R.expected_confiscation(p, P.statute_months, P.risk_aversion)
+    return s
+
+
+@register_jitable(forceinline=True)
+def _detection_seen(w, s, sec, full_information):
+    """The monthly detection a merchant of sector ``sec`` reads for stratum ``s``: the true one under full
+    information, else the published one (0-1)."""
+    row = w.strata[s]
+    return (row.true_detection if full_information else row.published_detection) * sec.detection_factor
+
+
+@register_jitable(forceinline=True)
+def downgrade_cost(m, mo, P, w, p_hat, cons, fixed, moral, score_after, tier_after):
+    """Looking ahead (Harrington 1988): what a record's later checks would cost, in units of the month's gain.
+
+    A record moves the merchant to a stratum checked more often: the tiers its score falls through
+    (``score_after``, points; ``tier_after``), the key-attention list if the record lists it, out of the red
+    list's lighter checks. For each month it would spend there, the worse stratum's detection takes from what
+    being free to violate is worth (:func:`sim.model.rules.option_value` of the month's net gain at each
+    detection): summed over the months the score takes to fade back to its tier
+    (:func:`sim.model.rules.months_to_climb`), within the planning horizon. The merchant reads a stratum's
+    detection as its own belief ``p_hat`` shifted by the difference between the two strata's published rates
+    (their true rates under full information). ``cons`` and ``fixed`` (gains) are the month's consequences
+    and association sanction, the same in every stratum; ``moral`` its moral cost (gains). 0 when the record
+    changes no stratum or every stratum is checked alike.
+    """
+    sec = w.sectors[m.sector]
+    campaign = mo.stratum // _CAMPAIGN_OFFSET
+    full = P.full_information
+    seen_now = _detection_seen(w, mo.stratum, sec, full)
+    v_now = R.option_value(1.0 - moral - fixed - sanction_at(p_hat, P, cons), P.choice_noise)
+    keyed = P.key_on and m.list_state != _BLACK and m.list_state != _KEY and score_after < P.key_max_score
+    base_list = _NONE if m.list_state == _RED else m.list_state
+    if tier_after == m.tier:  # no lower tier: only a list the record would change
+        if keyed:
+            months = min(float(P.key_months), P.horizon)
+            lst = _KEY
+        elif m.list_state == _RED:
+            months = min(float(P.red_clean_months), P.horizon)
+            lst = _NONE
+        else:
+            return 0.0
+        seen = _detection_seen(w, stratum_of(m.tier, lst, campaign), sec, full)
+        p = seen if full else min(1.0, max(0.0, p_hat + seen - seen_now))
+        return months * (v_now - R.option_value(1.0 - moral - fixed - sanction_at(p, P, cons), P.choice_noise))
+    cost = 0.0
+    elapsed = 0.0
+    start = score_after
+    t = tier_after
+    while t > m.tier and elapsed < P.horizon:
+        top = P.cut_a if t == 1 else (P.cut_b if t == 2 else P.cut_c)  # the lowest score of the tier above
+        months = R.months_to_climb(start, top, P.entry_score, P.memory_months, P.horizon - elapsed)
+        lst = _KEY if keyed and t == tier_after else base_list
+        seen = _detection_seen(w, stratum_of(t, lst, campaign), sec, full)
+        p = seen if full else min(1.0, max(0.0, p_hat + seen - seen_now))
+        cost += months * (v_now - R.option_value(1.0 - moral - fixed - sanction_at(p, P, cons), P.choice_noise))
+        elapsed += months
+        start = top
+        t -= 1
+    return cost
 
 
 @register_jitable(forceinline=True)

@@ -137,6 +137,37 @@ def compliance_probability(sanction, moral, noise):
 
 
 @jitable
+def option_value(net, noise):
+    """What being free to violate is worth in a month, in units of the month's gain (scalars): the expected
+    best of violating (net benefit ``net`` = gain - moral cost - expected sanction, in gains) and complying
+    (0) under the logit choice of scale ``noise`` (:func:`compliance_probability`): the log-sum
+    ``noise * log(1 + exp(net / noise))`` (McFadden 1974); ``max(net, 0)`` when ``noise = 0``."""
+    if noise <= 0.0:
+        return max(net, 0.0)
+    z = net / noise
+    if z > 30.0:
+        return net
+    return noise * math.log1p(math.exp(z))
+
+
+@jitable
+def months_to_climb(score_from, score_to, entry_score, memory_months, horizon_months):
+    """Months (continuous, 0 to ``horizon_months``) an unchecked merchant's score (points) takes to fade from
+    ``score_from`` back up to ``score_to``, moving ``1 / memory_months`` of the way to ``entry_score`` a
+    month (:func:`score_after`): ``log((entry - to) / (entry - from)) / log(1 - 1 / memory)``. 0 when it is
+    there already; the whole horizon when fading never gets there (``score_to >= entry_score``: only clean
+    checks would)."""
+    if score_from >= score_to:
+        return 0.0
+    if score_to >= entry_score:
+        return horizon_months
+    if memory_months <= 1.0:
+        return 0.0
+    t = math.log((entry_score - score_to) / (entry_score - score_from)) / math.log(1.0 - 1.0 / memory_months)
+    return min(horizon_months, t)
+
+
+@jitable
 def strategic_complies(sanction, moral):
     """A strategic merchant complies iff expected sanction plus moral cost >= gain.
 

@@ -562,7 +562,7 @@ class Behaviour(_Strict):
     consequence_weight: float = P(
         0.5, 0, 1, "share",
         "Weight merchants give to consequences beyond the fine (red-list value, blacklisting, published "
-        "penalties, a lower tier's demand)"
+        "penalties, a lower tier's demand and its more frequent checks)"
     )
     careless_violation_rate: float = P(
         0.05, 0, 1, "probability/month", "Unintended violations per month of a careless merchant"
@@ -582,7 +582,9 @@ class Behaviour(_Strict):
         0.2, 0, 1, "share", "Share of commitment applicants that do not meet the conditions they would promise"
     )
     planning_horizon_months: int = P(
-        36, 1, 120, "months", "Months ahead a merchant counts the demand it would lose by falling a tier"
+        36, 1, 120, "months",
+        "Months ahead a merchant counts the demand it would lose by falling a tier and the extra checks of a "
+        "lower tier or a listing (Harrington 1988's state-dependent enforcement)"
     )
     learning: Learning = Field(default_factory=Learning)
     social: Social = Field(default_factory=Social)
