@@ -200,9 +200,11 @@ def test_exit_rises_with_the_profit_fines_take():
     assert exits(0.2) > 2 * exits(0.0)
 
 
-def _looking_ahead(published: dict, score_after: float, tier_after: int, **over) -> float:
-    """``kernel.downgrade_cost`` of a strategic tier-B merchant (score 80, belief 0.02, moral cost 0.5, the fine
-    3 gains, no consequences) with the published detections ``published`` by tier index (others 0.01)."""
+def _looking_ahead(published: dict, score_after: float, tier_after: int, tier: int = 1, score: float = 80.0,
+                   key: float = 0.01, **over) -> float:
+    """``kernel.downgrade_cost`` of a strategic merchant off the lists (tier B, score 80 unless told; belief 0.02,
+    moral cost 0.5, the fine 3 gains, no consequences) with the published detections ``published`` by tier
+    index (others 0.01) and ``key`` on the key-attention list of every tier."""
     from types import SimpleNamespace as NS
 
     from sim.model import kernel as K
@@ -210,15 +212,17 @@ def _looking_ahead(published: dict, score_after: float, tier_after: int, **over)
     from sim.model.vocabulary import ListState
 
     strata = [NS(true_detection=0.0, published_detection=0.01) for _ in range(N_STRATA)]
-    for tier, x in published.items():
-        strata[stratum_of(tier, int(ListState.NONE), 0)].published_detection = x
+    for t, x in published.items():
+        strata[stratum_of(t, int(ListState.NONE), 0)].published_detection = x
+    for t in range(4):
+        strata[stratum_of(t, int(ListState.KEY), 0)].published_detection = key
     P = NS(full_information=False, key_on=False, key_max_score=60.0, key_months=12, red_clean_months=12,
            cut_a=90.0, cut_b=75.0, cut_c=60.0, entry_score=80.0, memory_months=36.0, horizon=36.0,
            choice_noise=0.0, fine_multiple=3.0, risk_aversion=0.0, confiscate_on=False, statute_months=24)
     for k, v in over.items():
         setattr(P, k, v)
-    m = NS(tier=1, score=80.0, list_state=int(ListState.NONE), sector=0)
-    mo = NS(stratum=stratum_of(1, int(ListState.NONE), 0))
+    m = NS(tier=tier, score=score, list_state=int(ListState.NONE), sector=0)
+    mo = NS(stratum=stratum_of(tier, int(ListState.NONE), 0))
     w = NS(sectors=[NS(detection_factor=1.0)], strata=strata)
     return K.downgrade_cost(m, mo, P, w, 0.02, 0.0, 0.0, 0.5, score_after, tier_after)
 
@@ -236,3 +240,9 @@ def test_looking_ahead_weighs_the_extra_checks_of_a_lower_tier_by_hand():
     # in D up to 60, then the rest of the 36-month horizon in C
     in_d = math.log(20 / 30) / math.log(35 / 36)
     assert _looking_ahead({1: 0.01, 2: 0.05, 3: 0.2}, 50.0, 3) == pytest.approx(in_d * 0.44 + (36 - in_d) * 0.12)
+    # already in D (score 58): a record (to 48) changes no tier but lists the merchant on the key-attention
+    # list, checked at 0.11 a month instead of D's 0.05: 12 months (its duration) of 1 - 0.5 - 0.06 * 3 = 0.32
+    # against 1 - 0.5 - 0.12 * 3 = 0.14 gains
+    assert _looking_ahead({3: 0.05}, 48.0, 3, tier=3, score=58.0, key=0.11, key_on=True) == pytest.approx(
+        12 * (0.32 - 0.14))
+    assert _looking_ahead({3: 0.05}, 48.0, 3, tier=3, score=58.0, key=0.11, key_on=False) == 0.0

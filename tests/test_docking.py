@@ -54,7 +54,8 @@ SCENARIOS: dict[str, dict] = {
     "incentive_led": {"base": "incentive_led.yaml", "policy": {"tiers": {"entry_score": 96}}},
     "no_lists": {"base": "no_lists.yaml"},
     # branches the shipped scenarios leave quiet: immediate recognition, binding capacity, many false
-    # records, listings and repairs (everyone starts in tier D, below the key-attention threshold), a growing population, few inspectors of uneven skill; a campaign in a large sector
+    # records, listings and repairs (everyone starts in tier D, below the key-attention threshold), a growing
+    # population, few inspectors of uneven skill; a campaign in a large sector
     # and e-commerce measures strong enough to move whole-population metrics at 300 merchants (the archive
     # multiplier is capped at 1/detection = 1.25; traceability x3 and the pledge carry the e-commerce effect)
     "stress_procedure": {

@@ -118,7 +118,8 @@ def test_population_grows_past_the_first_chunk_without_losing_merchants():
 
 @numba.njit
 def _compiled_rules(args):
-    return (R.tier_of(80.5, 90.0, 75.0, 60.0), R.score_after(80.5, True, True, False, 10.0, 30.0, 10.0, 80.0, 36.0, True, 10.0),
+    return (R.tier_of(80.5, 90.0, 75.0, 60.0),
+            R.score_after(80.5, True, True, False, 10.0, 30.0, 10.0, 80.0, 36.0, True, 10.0),
             R.commits_falsely(R.STRATEGIC, 0.7, 0.3, 0.0, 0.1, 3.0, 0.0, 0.25, 3.0), R.drop_record(9, 7, 3, 7),
             R.repair_eligible(20, 10, True, R.NEVER, R.NEVER, 6, 12, 2),
             R.consequence_ratio(args[0], args[1], args[2], args[3], args[4], args[5], args[6] > 0, args[7],

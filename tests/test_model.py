@@ -25,7 +25,8 @@ LISTS_OFF = {"red": {"enabled": False}, "key_attention": {"enabled": False},
 
 def as_limit(fine_multiple: float, ratio: float, confiscate: bool = False):
     """All strategic merchants, no social influence, full information, risk neutral, sharp choice (no logit
-    noise), no unintended violations, the fine alone (no confiscation of earlier gains, unless ``confiscate``), no lists, certain
+    noise), no unintended violations, the fine alone (no confiscation of earlier gains, unless ``confiscate``), no
+    lists, certain
     detection, no false positives, ample capacity: monthly p = ratio (12 campaigns a year)."""
     return small(
         policy={"inspection": {"sampling_ratio": {t: ratio for t in TIERS},

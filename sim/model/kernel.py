@@ -40,7 +40,8 @@ from sim.model.vocabulary import NEVER, ListState, MerchantType
 
 __all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
            "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "close_month",
-           "profit_lost", "leaves", "weighs_sanctions", "sanction_at", "downgrade_cost", "association_list_stake", "association_lists"]
+           "profit_lost", "leaves", "weighs_sanctions", "sanction_at", "downgrade_cost", "association_list_stake",
+           "association_lists"]
 
 _NONE, _RED, _KEY, _BLACK = int(ListState.NONE), int(ListState.RED), int(ListState.KEY), int(ListState.BLACK)
 _HONEST, _DEFIANT = int(MerchantType.HONEST), int(MerchantType.DEFIANT)
