@@ -203,7 +203,7 @@ def test_exit_rises_with_the_profit_fines_take():
 def _looking_ahead(published: dict, score_after: float, tier_after: int, tier: int = 1, score: float = 80.0,
                    key: float = 0.01, **over) -> float:
     """``kernel.downgrade_cost`` of a strategic merchant off the lists (tier B, score 80 unless told; belief 0.02,
-    moral cost 0.5, the fine 3 gains, no consequences) with the published detections ``published`` by tier
+    moral cost 0.5, the fine 3 gains, no consequences) with the plan's detections ``published`` by tier
     index (others 0.01) and ``key`` on the key-attention list of every tier."""
     from types import SimpleNamespace as NS
 
@@ -211,11 +211,11 @@ def _looking_ahead(published: dict, score_after: float, tier_after: int, tier: i
     from sim.model.params import N_STRATA, stratum_of
     from sim.model.vocabulary import ListState
 
-    strata = [NS(true_detection=0.0, published_detection=0.01) for _ in range(N_STRATA)]
+    strata = [NS(true_detection=0.0, published_detection=0.0, planned_detection=0.01) for _ in range(N_STRATA)]
     for t, x in published.items():
-        strata[stratum_of(t, int(ListState.NONE), 0)].published_detection = x
+        strata[stratum_of(t, int(ListState.NONE), 0)].planned_detection = x
     for t in range(4):
-        strata[stratum_of(t, int(ListState.KEY), 0)].published_detection = key
+        strata[stratum_of(t, int(ListState.KEY), 0)].planned_detection = key
     P = NS(full_information=False, key_on=False, key_max_score=60.0, key_months=12, red_clean_months=12,
            cut_a=90.0, cut_b=75.0, cut_c=60.0, entry_score=80.0, memory_months=36.0, horizon=36.0,
            choice_noise=0.0, fine_multiple=3.0, risk_aversion=0.0, confiscate_on=False, statute_months=24)

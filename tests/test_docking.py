@@ -57,10 +57,13 @@ SCENARIOS: dict[str, dict] = {
     # records, listings and repairs (everyone starts in tier D, below the key-attention threshold), a growing
     # population, few inspectors of uneven skill; a campaign in a large sector
     # and e-commerce measures strong enough to move whole-population metrics at 300 merchants (the archive
-    # multiplier is capped at 1/detection = 1.25; traceability x3 and the pledge carry the e-commerce effect)
+    # multiplier is capped at 1/detection = 1.25; traceability x3 and the pledge carry the e-commerce effect).
+    # Capacity 25 a month still binds (the plan asks about 85 at this size) but checks enough blacklisted
+    # merchants clean for repairs to show: at 6 a month exit by profit removed most listed merchants before
+    # their six months, about 0.07 repairs a month, too few for docking to notice the repair missing
     "stress_procedure": {
         "base": "shahe_plan.yaml",
-        "policy": {"inspection": {"capacity_per_month": 6, "false_positive_rate": 0.1, "inspectors": 3,
+        "policy": {"inspection": {"capacity_per_month": 25, "false_positive_rate": 0.1, "inspectors": 3,
                                   "inspector_skill_spread": 0.15},
                    "campaign": {"sector": "retail", "start_month": 0, "duration_months": 3, "every_months": 6,
                                 "check_factor": 5.0},

@@ -174,10 +174,22 @@ def sanction_at(p, P, cons):
 
 @register_jitable(forceinline=True)
 def _detection_seen(w, s, sec, full_information):
-    """The monthly detection a merchant of sector ``sec`` reads for stratum ``s``: the true one under full
-    information, else the published one (0-1)."""
+    """The monthly detection a merchant of sector ``sec`` expects in stratum ``s`` when it looks ahead: the true
+    one under full information, else the plan's (its published ratios and frequencies, known to every
+    merchant whether or not check results are published, and the same in both engines), 0-1."""
     row = w.strata[s]
-    return (row.true_detection if full_information else row.published_detection) * sec.detection_factor
+    return (row.true_detection if full_information else row.planned_detection) * sec.detection_factor
+
+
+@register_jitable(forceinline=True)
+def _value_in(s, m, P, w, p_hat, seen_now, cons, fixed, moral):
+    """What a month free to violate is worth in stratum ``s`` (gains, :func:`sim.model.rules.option_value`): at
+    the stratum's detection as the merchant reads it, its belief ``p_hat`` shifted by the difference between
+    the plan's detection for the stratum and for its own stratum (``seen_now``), the true one under full
+    information."""
+    seen = _detection_seen(w, s, w.sectors[m.sector], P.full_information)
+    p = seen if P.full_information else min(1.0, max(0.0, p_hat + seen - seen_now))
+    return R.option_value(1.0 - moral - fixed - sanction_at(p, P, cons), P.choice_noise)
 
 
 @register_jitable(forceinline=True)
@@ -190,15 +202,14 @@ def downgrade_cost(m, mo, P, w, p_hat, cons, fixed, moral, score_after, tier_aft
     being free to violate is worth (:func:`sim.model.rules.option_value` of the month's net gain at each
     detection): summed over the months the score takes to fade back to its tier
     (:func:`sim.model.rules.months_to_climb`), within the planning horizon. The merchant reads a stratum's
-    detection as its own belief ``p_hat`` shifted by the difference between the two strata's published rates
-    (their true rates under full information). ``cons`` and ``fixed`` (gains) are the month's consequences
+    detection as its own belief ``p_hat`` shifted by the difference between the two strata's rates in the plan
+    (``planned_detection``: the plan's ratios, frequencies and list factors; their true rates under full
+    information). ``cons`` and ``fixed`` (gains) are the month's consequences
     and association sanction, the same in every stratum; ``moral`` its moral cost (gains). 0 when the record
     changes no stratum or every stratum is checked alike.
     """
-    sec = w.sectors[m.sector]
     campaign = mo.stratum // _CAMPAIGN_OFFSET
-    full = P.full_information
-    seen_now = _detection_seen(w, mo.stratum, sec, full)
+    seen_now = _detection_seen(w, mo.stratum, w.sectors[m.sector], P.full_information)
     v_now = R.option_value(1.0 - moral - fixed - sanction_at(p_hat, P, cons), P.choice_noise)
     keyed = P.key_on and m.list_state != _BLACK and m.list_state != _KEY and score_after < P.key_max_score
     base_list = _NONE if m.list_state == _RED else m.list_state
@@ -211,9 +222,8 @@ def downgrade_cost(m, mo, P, w, p_hat, cons, fixed, moral, score_after, tier_aft
             lst = _NONE
         else:
             return 0.0
-        seen = _detection_seen(w, stratum_of(m.tier, lst, campaign), sec, full)
-        p = seen if full else min(1.0, max(0.0, p_hat + seen - seen_now))
-        return months * (v_now - R.option_value(1.0 - moral - fixed - sanction_at(p, P, cons), P.choice_noise))
+        return months * (v_now - _value_in(stratum_of(m.tier, lst, campaign), m, P, w, p_hat, seen_now, cons, fixed,
+                                           moral))
     cost = 0.0
     elapsed = 0.0
     start = score_after
@@ -222,9 +232,7 @@ def downgrade_cost(m, mo, P, w, p_hat, cons, fixed, moral, score_after, tier_aft
         top = P.cut_a if t == 1 else (P.cut_b if t == 2 else P.cut_c)  # the lowest score of the tier above
         months = R.months_to_climb(start, top, P.entry_score, P.memory_months, P.horizon - elapsed)
         lst = _KEY if keyed and t == tier_after else base_list
-        seen = _detection_seen(w, stratum_of(t, lst, campaign), sec, full)
-        p = seen if full else min(1.0, max(0.0, p_hat + seen - seen_now))
-        cost += months * (v_now - R.option_value(1.0 - moral - fixed - sanction_at(p, P, cons), P.choice_noise))
+        cost += months * (v_now - _value_in(stratum_of(t, lst, campaign), m, P, w, p_hat, seen_now, cons, fixed, moral))
         elapsed += months
         start = top
         t -= 1

@@ -250,6 +250,8 @@ TIER_DTYPE = np.dtype([(n, np.float64) for n, _ in TIER_FIELDS], align=True)
 STRATUM_FIELDS = (
     ("true_detection", "this month's check probability after capacity times detection, 0-1"),
     ("published_detection", "the stratum's published check rate times detection, 0-1"),
+    ("planned_detection", "the plan's check rate for the stratum (its ratios, frequencies and list factors, "
+                          "before capacity) times detection, 0-1: what merchants look ahead with"),
 )
 """Per-stratum table for the month (indexed by :func:`sim.model.params.stratum_of`)."""
 

@@ -374,11 +374,12 @@ def _split_checks(rng: np.random.Generator, counts: np.ndarray, per_stratum: np.
     return out
 
 
-def _strata_table(true_detection: np.ndarray, published: np.ndarray) -> np.ndarray:
+def _strata_table(true_detection: np.ndarray, published: np.ndarray, planned: np.ndarray) -> np.ndarray:
     """The month's stratum table (:data:`sim.model.layout.STRATUM_DTYPE`)."""
     t = np.zeros(N_STRATA, STRATUM_DTYPE)
     t["true_detection"] = true_detection
     t["published_detection"] = published
+    t["planned_detection"] = planned
     return t
 
 
@@ -443,6 +444,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             alive = state.a["alive"] == 1
             state.a["norm"][alive] = np.clip(state.a["norm"][alive] + boost[alive], 0.0, 1.0)
         published = reg.stratum_prob * ins.detection_probability
+        planned_detection = published
         for month in range(n_months):
             last = month + 1 == n_months
             if not last:
@@ -483,7 +485,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             out = Out(np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32),  # a chunk holds < 2**31 slots
                       np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
                       np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
-            world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published), peer)
+            world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published, planned_detection), peer)
             _month(state.a, P, world, plan, out)
             t = _tally_from_cells(out.cells, out.money)
             if reported:

@@ -162,7 +162,8 @@ class CreditModel(mesa.Model):
                                                 ins.detection_probability + ins.inspector_skill_spread,
                                                 ins.inspectors)
         published = params.stratum_prob * ins.detection_probability
-        self.strata = [SimpleNamespace(true_detection=x, published_detection=x) for x in published.tolist()]
+        self.strata = [SimpleNamespace(true_detection=x, published_detection=x, planned_detection=x)
+                       for x in published.tolist()]
         if before is not None:
             boost = (params.norm_boost - before.norm_boost).tolist()
             for a in self.agents:
