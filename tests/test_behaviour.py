@@ -200,10 +200,10 @@ def test_exit_rises_with_the_profit_fines_take():
     assert exits(0.2) > 2 * exits(0.0)
 
 
-def _looking_ahead(published: dict, score_after: float, tier_after: int, tier: int = 1, score: float = 80.0,
+def _looking_ahead(planned: dict, score_after: float, tier_after: int, tier: int = 1, score: float = 80.0,
                    key: float = 0.01, **over) -> float:
     """``kernel.downgrade_cost`` of a strategic merchant off the lists (tier B, score 80 unless told; belief 0.02,
-    moral cost 0.5, the fine 3 gains, no consequences) with the plan's detections ``published`` by tier
+    moral cost 0.5, the fine 3 gains, no consequences) with the plan's detections ``planned`` by tier
     index (others 0.01) and ``key`` on the key-attention list of every tier."""
     from types import SimpleNamespace as NS
 
@@ -212,7 +212,7 @@ def _looking_ahead(published: dict, score_after: float, tier_after: int, tier: i
     from sim.model.vocabulary import ListState
 
     strata = [NS(true_detection=0.0, published_detection=0.0, planned_detection=0.01) for _ in range(N_STRATA)]
-    for t, x in published.items():
+    for t, x in planned.items():
         strata[stratum_of(t, int(ListState.NONE), 0)].planned_detection = x
     for t in range(4):
         strata[stratum_of(t, int(ListState.KEY), 0)].planned_detection = key

@@ -443,8 +443,8 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             boost = (reg.norm_boost - phases[r - 1][0].norm_boost)[state.a["sector"]]
             alive = state.a["alive"] == 1
             state.a["norm"][alive] = np.clip(state.a["norm"][alive] + boost[alive], 0.0, 1.0)
-        published = reg.stratum_prob * ins.detection_probability
-        planned_detection = published
+        plan_rates = reg.stratum_prob * ins.detection_probability  # the plan's rates: what merchants look ahead with
+        published = plan_rates  # until the first month's results are published
         for month in range(n_months):
             last = month + 1 == n_months
             if not last:
@@ -485,7 +485,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             out = Out(np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32),  # a chunk holds < 2**31 slots
                       np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
                       np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
-            world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published, planned_detection), peer)
+            world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published, plan_rates), peer)
             _month(state.a, P, world, plan, out)
             t = _tally_from_cells(out.cells, out.money)
             if reported:
