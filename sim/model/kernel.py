@@ -39,7 +39,7 @@ from sim.model.streams import Draw, uniform
 from sim.model.vocabulary import NEVER, ListState, MerchantType
 
 __all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
-           "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "close_month",
+           "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "type_norm", "close_month",
            "profit_lost", "leaves", "weighs_sanctions", "sanction_at", "downgrade_cost", "association_list_stake",
            "association_lists"]
 
@@ -100,7 +100,9 @@ def decide(m, mo, P, w, rng, k):
     mo.credit_demand = base_revenue * bonus * kept
     mo.demand_lost = base_revenue * (1.0 + bonus) - rev
     severe_share = float(R.severe_share(sec.severe_share, m.mtype == _DEFIANT, P.defiant_severe_multiplier))
-    slips = uniform(rng, _U_CARELESS) < m.slip  # an unintended violation, whatever the merchant decides (S36)
+    # an unintended violation, whatever the merchant decides (S36), as likely as its norm is lax (S37)
+    slip = m.slip * R.attention(m.norm, type_norm(P, m.mtype), P.norm_attention)
+    slips = uniform(rng, _U_CARELESS) < slip
     if m.mtype == _CARELESS:
         ok = True  # a careless merchant does not choose to violate: it slips (m.slip includes its rate)
     elif m.mtype == _HONEST and R.honest_complies(m.norm, P.collapse_norm, False):
@@ -296,7 +298,8 @@ def on_check(m, mo, P, w, inspector_skill, rng):
 @register_jitable(forceinline=True)
 def update_record(m, mo, P, w, rng, k):
     """Apply the month's check result and commitment verification: score (``mo.score``), fines (CNY),
-    the record of violations, an objection to a wrong record, association sanctions and lists."""
+    the record of violations, an objection to a wrong record, association sanctions and lists, and what
+    the month's conduct says to the norm (``m.conduct``, :func:`sim.model.rules.conduct_of`)."""
     recorded = mo.detected or mo.false_positive
     severe_rec = mo.detected and mo.severe
     mo.score = float(R.score_after(m.score, recorded, severe_rec, mo.checked, P.loss_minor, P.loss_severe,
@@ -332,7 +335,9 @@ def update_record(m, mo, P, w, rng, k):
     if mo.detected and m.slip > 0.0:  # the finding is rectified (整改): capability improves (S36)
         m.slip = m.slip * (1.0 - P.rectification)
         k.rectifications += 1
+    sanctioned = mo.detected
     if m.member and mo.violated and uniform(rng, _U_ASSOCIATION) < P.assoc_detection:
+        sanctioned = True
         m.strikes += 1
         k.association_sanctions += 1
         if P.assoc_lists_on:  # no commendation for the association's red-list period (S34)
@@ -346,6 +351,7 @@ def update_record(m, mo, P, w, rng, k):
                 k.association_condemnations += 1
     if P.assoc_lists_on:
         association_lists(m, w.now, P, k)
+    m.conduct = R.conduct_of(mo.operating, mo.violated and not mo.unintended, sanctioned)
 
 
 @register_jitable(forceinline=True)
@@ -491,8 +497,23 @@ def learn_belief(m, mo, P, w):
 
 @register_jitable(forceinline=True)
 def learn_norm(m, P, peer):
-    """Integrity norm toward the sector's compliance ``peer`` (0-1) of the month, then publicity's pull."""
-    m.norm = R.update_norm(m.norm, peer, P.norm_rate, P.publicity)
+    """Integrity norm toward its disposition (``m.anchor``), its own conduct of the month (``m.conduct``) and
+    the sector's compliance ``peer`` (0-1) of the month, then publicity's pull
+    (:func:`sim.model.rules.update_norm`)."""
+    m.norm = R.update_norm(m.norm, m.anchor, m.conduct, peer, P.norm_rate, P.anchor_weight, P.conduct_weight,
+                           P.publicity)
+
+
+@register_jitable(forceinline=True)
+def type_norm(P, mtype):
+    """Mean integrity norm at entry (0-1) of behavioural type ``mtype``: ``behaviour.social.initial_norm``."""
+    if mtype == _HONEST:
+        return P.norm_honest
+    if mtype == _DEFIANT:
+        return P.norm_defiant
+    if mtype == _CARELESS:
+        return P.norm_careless
+    return P.norm_strategic
 
 
 @register_jitable(forceinline=True)

@@ -16,7 +16,8 @@ from sim.model.rules import BLACK, CARELESS, DEFIANT, KEY, RED, check_probabilit
 from sim.model.schema import SECTORS, TIERS, TYPES, Scenario
 
 __all__ = ["Params", "compile_scenario", "regimes", "draw_merchants", "draw_entrants", "plan_checks", "N_STRATA",
-           "CAMPAIGN_STRATA", "stratum_of", "campaign_active", "full_process_share"]
+           "CAMPAIGN_STRATA", "stratum_of", "campaign_active", "full_process_share", "type_norms",
+           "initial_peer_compliance"]
 
 N_LISTS = 4
 N_STRATA = 2 * len(TIERS) * N_LISTS
@@ -253,9 +254,10 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     Returns a dict of arrays: ``sector`` and ``mtype`` (int8 indices into
     SECTORS and TYPES), ``revenue`` (CNY/month, lognormal around the sector
     median), ``score`` (points: ``policy.tiers.entry_score``, whatever the type), ``norm``
-    (integrity norm 0-1, plus the sector's integrity-pledge boost), ``member``
+    (integrity norm 0-1 around its type's mean, plus the sector's integrity-pledge boost), ``member``
     (bool: in the industry association, by the sector's share; it acts only where associations are on), ``slip``
-    (monthly chance of an unintended violation, 0-1: :func:`sim.model.rules.unintended_chance`). ``forced_type`` gives
+    (monthly chance of an unintended violation, 0-1: :func:`sim.model.rules.unintended_chance`), ``anchor`` (the norm
+    at entry, 0-1: what the norm is anchored to, S37). ``forced_type`` gives
     every merchant that type (used for applicants with a blacklist record, who
     enter as defiant).
     """
@@ -268,14 +270,27 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     revenue = p.revenue_median[sector] * np.exp(p.revenue_sigma[sector] * rng.standard_normal(n))
     score = np.full(n, scn.policy.tiers.entry_score)  # the same for every type: scores come from records (S14)
     soc = scn.behaviour.social
-    norm = np.clip(soc.initial_norm_mean + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
+    norm = np.clip(type_norms(scn)[mtype] + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
     cap = scn.behaviour.capability
     factor = np.array([getattr(scn.population.sectors, k).unintended_factor for k in SECTORS])
     slip = unintended_chance(cap.unintended_rate, factor[sector], revenue, p.revenue_median[sector],
                              cap.size_elasticity, scn.behaviour.careless_violation_rate, mtype == CARELESS)
     member = rng.random(n) < p.association_share[sector]  # drawn even when off (share 0): draws stay paired
     return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member,
-            "slip": slip}
+            "slip": slip, "anchor": norm.copy()}
+
+
+def type_norms(scn: Scenario) -> np.ndarray:
+    """Mean integrity norm at entry (0-1) of each behavioural type, in the order of TYPES
+    (``behaviour.social.initial_norm``)."""
+    return np.array([getattr(scn.behaviour.social.initial_norm, t) for t in TYPES], dtype=np.float64)
+
+
+def initial_peer_compliance(scn: Scenario) -> float:
+    """What merchants take their sector's compliance to be before the first month (0-1): the population's
+    mean norm at entry, the type means weighted by the type mix."""
+    mix = np.array([getattr(scn.population.type_mix, t) for t in TYPES])
+    return float(mix @ type_norms(scn))
 
 
 def draw_entrants(p: Params, rng: np.random.Generator) -> tuple[list[dict], int, int]:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from sim.model.vocabulary import LIST_NAMES, NEVER, ListState, MerchantType
+from sim.model.vocabulary import LIST_NAMES, NEVER, Conduct, ListState, MerchantType
 
 __all__ = [
     "NONE", "RED", "KEY", "BLACK", "LIST_NAMES",
@@ -52,12 +52,15 @@ __all__ = [
     "repair_eligible",
     "update_belief",
     "update_norm",
+    "attention",
+    "conduct_of",
     "stratified_counts",
 ]
 
 # the vocabulary's values as plain integers (what numba folds into constants)
 NONE, RED, KEY, BLACK = (int(s) for s in ListState)
 HONEST, STRATEGIC, DEFIANT, CARELESS = (int(t) for t in MerchantType)
+GOT_AWAY, COMPLIED, CAUGHT = (int(c) for c in Conduct)
 
 jitable = register_jitable(forceinline=True)
 """Each rule stays a plain Python function; numba compiles it where compiled code calls it, and LLVM
@@ -428,14 +431,43 @@ def update_belief(p_hat, own_signal, published, rate, own_weight):
 
 
 @jitable
-def update_norm(norm, peer_compliance, rate, publicity):
-    """Integrity norm (0-1): toward the sector's compliance at ``rate`` per month, then toward 1 by ``publicity``.
+def update_norm(norm, anchor, conduct, peer_compliance, rate, anchor_weight, conduct_weight, publicity):
+    """Integrity norm (0-1) after a month (S23, S37): toward a target at ``rate`` (share/month), then toward 1
+    by ``publicity``.
 
-    ``publicity`` (share/month, clauses 14-15) closes that share of the remaining gap to a full norm;
-    0 leaves the peer rule alone. Both steps keep the norm within 0-1.
+    The target weighs the merchant's disposition ``anchor`` (its norm at entry, 0-1) by ``anchor_weight``,
+    its own ``conduct`` of the month (:data:`COMPLIED` counts 1, :data:`GOT_AWAY`, a deliberate violation
+    that went unpunished, counts 0; after :data:`CAUGHT` the term holds the norm where it is) by
+    ``conduct_weight``, and its sector's compliance ``peer_compliance`` (0-1) by the rest. ``publicity``
+    (share/month, clauses 14-15) closes that share of the remaining gap to a full norm; 0 leaves the rule
+    alone. With both weights 0 the norm follows peers only. Every step keeps the norm within 0-1.
     """
-    peer = norm + rate * (peer_compliance - norm)
-    return peer + publicity * (1.0 - peer)
+    own = 1.0 * (conduct == COMPLIED) + norm * (conduct == CAUGHT)
+    target = anchor_weight * anchor + conduct_weight * own + (1.0 - anchor_weight - conduct_weight) * peer_compliance
+    moved = norm + rate * (target - norm)
+    return moved + publicity * (1.0 - moved)
+
+
+@jitable
+def conduct_of(operating, deliberate, sanctioned):
+    """What the month's conduct says to the norm (:class:`sim.model.vocabulary.Conduct`): :data:`CAUGHT` for a
+    deliberate violation that a check or the association sanctioned, or a month not trading (a market ban);
+    :data:`GOT_AWAY` for a deliberate violation that went unpunished; :data:`COMPLIED` otherwise (an
+    unintended slip included)."""
+    if not operating or (deliberate and sanctioned):
+        return CAUGHT
+    return GOT_AWAY if deliberate else COMPLIED
+
+
+@jitable
+def attention(norm, type_norm, elasticity):
+    """Factor (x, 0 to ``1 / (1 - type_norm) ** elasticity``) on a merchant's chance of unintended violations
+    from its norm (S37): ``((1 - norm) / (1 - type_norm)) ** elasticity``, 1 at its type's mean norm at entry
+    ``type_norm`` (0-1), below 1 for a firmer norm (pledges, publicity), above for an eroded one; 1 when
+    ``elasticity`` is 0 or the type's mean is a full norm."""
+    if elasticity == 0.0 or type_norm >= 1.0:
+        return 1.0
+    return ((1.0 - norm) / (1.0 - type_norm)) ** elasticity
 
 
 def stratified_counts(sizes, probs, capacity, rng, priority=None):

@@ -497,6 +497,24 @@ class Learning(_Strict):
     )
 
 
+class InitialNorm(_Strict):
+    """Mean integrity norm (0-1) at entry, by behavioural type: the disposition each merchant's norm is
+    anchored to (``behaviour.social.anchor_weight``)."""
+
+    honest: float = P(
+        0.8, 0, 1, "share",
+        "Mean norm at entry of honest merchants: above the others' (an honesty norm is what sets them apart, "
+        "Hashimzade, Myles, Page & Rablen 2014; the value is an assumption)",
+    )
+    strategic: float = P(0.7, 0, 1, "share", "Mean norm at entry of strategic merchants (assumption)")
+    defiant: float = P(
+        0.3, 0, 1, "share",
+        "Mean norm at entry of defiant merchants (assumption; their choices ignore it, their care for records "
+        "does not: behaviour.social.norm_attention)",
+    )
+    careless: float = P(0.7, 0, 1, "share", "Mean norm at entry of careless merchants (assumption)")
+
+
 class Social(_Strict):
     """Integrity norm and social influence."""
 
@@ -506,8 +524,28 @@ class Social(_Strict):
     norm_adaptation_rate: float = P(
         0.05, 0, 1, "share/month", "Speed at which a merchant's norm moves toward peers' compliance"
     )
-    initial_norm_mean: float = P(0.7, 0, 1, "share", "Mean integrity norm at the start")
-    initial_norm_sd: float = P(0.2, 0, 0.5, "share", "Spread of the integrity norm at the start")
+    initial_norm: InitialNorm = Field(default_factory=InitialNorm)
+    initial_norm_sd: float = P(0.2, 0, 0.5, "share", "Spread of the integrity norm at entry, within a type")
+    anchor_weight: float = P(
+        0.5, 0, 1, "share",
+        "Weight of the merchant's own disposition (its norm at entry, with any integrity pledge) in what its "
+        "norm moves toward each month; the rest is its own conduct and its peers' compliance. Assumption: "
+        "dispositions are lasting traits, moved but not replaced by peers (Hashimzade et al. 2014)",
+    )
+    conduct_weight: float = P(
+        0.2, 0, 1, "share",
+        "Weight of the merchant's own conduct of the month in what its norm moves toward: 1 after a month of "
+        "compliance, 0 after a deliberate violation that went unpunished (impunity erodes the norm), left out "
+        "after one that was caught. Assumption: people bring their norms into line with what they do and get "
+        "away with (neutralisation, Sykes & Matza 1957)",
+    )
+    norm_attention: float = P(
+        1.0, 0, 3, "x",
+        "How a merchant's chance of unintended violations follows its norm: it scales with ((1 - norm) / "
+        "(1 - its type's mean norm at entry)) to this power, so publicity and pledges reach the care of honest "
+        "and careless merchants; 0: unrelated. Assumption: commitment and capacity move together (integrity "
+        "training teaches compliance, clauses 14-15)",
+    )
     honest_collapse_norm: float = P(
         0.3, 0, 1, "share", "Honest merchants whose norm falls below this decide like strategic ones"
     )
@@ -830,6 +868,11 @@ def cross_checks(scn: Scenario, source: str) -> list[Problem]:
         total = sum(mix.values())
         if abs(total - 1.0) > 1e-6:
             out.append(Problem(source, path, f"sum={total:.6g}", "shares must sum to 1"))
+    soc = scn.behaviour.social
+    if soc.anchor_weight + soc.conduct_weight > 1 + 1e-9:
+        out.append(Problem(source, "behaviour.social.conduct_weight", soc.conduct_weight,
+                           f"at most 1 - anchor_weight ({1 - soc.anchor_weight:g}): the norm's target weighs "
+                           "disposition, conduct and peers with shares summing to 1"))
     ins = scn.policy.inspection
     d = ins.detection_probability
     if d - ins.inspector_skill_spread < 0 or d + ins.inspector_skill_spread > 1:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["Tier", "MerchantType", "ListState", "Sector", "TIERS", "TYPES", "TYPE_LABELS", "SECTORS", "LIST_NAMES",
-           "NEVER"]
+__all__ = ["Tier", "MerchantType", "ListState", "Conduct", "Sector", "TIERS", "TYPES", "TYPE_LABELS", "SECTORS",
+           "LIST_NAMES", "NEVER"]
 
 
 class Tier(IntEnum):
@@ -38,6 +38,15 @@ class ListState(IntEnum):
     RED = 1            # 红名单
     KEY = 2            # 重点关注名单
     BLACK = 3          # 黑名单
+
+
+class Conduct(IntEnum):
+    """What a merchant's own month says to its integrity norm (S37): it kept the rules (an unintended slip
+    included), it broke them on purpose and got away with it, or it was caught (or is under a market ban)."""
+
+    GOT_AWAY = 0
+    COMPLIED = 1
+    CAUGHT = 2
 
 
 class Sector(IntEnum):

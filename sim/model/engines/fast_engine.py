@@ -52,6 +52,7 @@ from sim.model.params import (
     campaign_active,
     draw_entrants,
     draw_merchants,
+    initial_peer_compliance,
     plan_checks,
     regimes,
     stratum_of,
@@ -356,7 +357,7 @@ class State:
         for name, _, initial, _ in STATE:
             if initial is not None:
                 a[name][slots] = initial
-        for name in ("sector", "mtype", "revenue", "score", "norm", "member", "slip"):
+        for name in ("sector", "mtype", "revenue", "score", "norm", "member", "slip", "anchor"):
             a[name][slots] = d[name]
         a["tier"][slots] = tier
         a["p_hat"][slots] = p_hat0
@@ -427,7 +428,7 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
     campaign = campaign_active(first.scenario, 0)
     _exits_before_start(key, state.a, campaign, P, counts, kcount)
     exits = int(kcount["exits"].sum())
-    peer = np.full(len(SECTORS), first.scenario.behaviour.social.initial_norm_mean)
+    peer = np.full(len(SECTORS), initial_peer_compliance(first.scenario))
     sector_rows = slice(GROUP_OFFSETS["sector"], GROUP_OFFSETS["sector"] + len(SECTORS))
     red_col, op_col, ok_col = (TALLY_COLUMNS.index(c) for c in ("red", "operating", "compliant"))
     records: list[dict] = []
@@ -442,7 +443,8 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             P = np.array([reg.record], dtype=reg.record.dtype)
             boost = (reg.norm_boost - phases[r - 1][0].norm_boost)[state.a["sector"]]
             alive = state.a["alive"] == 1
-            state.a["norm"][alive] = np.clip(state.a["norm"][alive] + boost[alive], 0.0, 1.0)
+            for name in ("norm", "anchor"):  # a pledge is a standing commitment: it moves the anchor too (S37)
+                state.a[name][alive] = np.clip(state.a[name][alive] + boost[alive], 0.0, 1.0)
         plan_rates = reg.stratum_prob * ins.detection_probability  # the plan's rates: what merchants look ahead with
         published = plan_rates  # until the first month's results are published
         for month in range(n_months):

@@ -36,6 +36,7 @@ from sim.model.params import (
     campaign_active,
     draw_entrants,
     draw_merchants,
+    initial_peer_compliance,
     plan_checks,
     regimes,
     stratum_of,
@@ -66,7 +67,8 @@ class Merchant(mesa.Agent):
     """
 
     def __init__(self, model: CreditModel, sector: int, mtype: int, revenue: float, score: float,
-                 norm: float, member: bool = False, months_clean: int = 0, slip: float = 0.0) -> None:
+                 norm: float, member: bool = False, months_clean: int = 0, slip: float = 0.0,
+                 anchor: float | None = None) -> None:
         super().__init__(model)
         for name, _, initial, _ in STATE:
             if initial is not None:
@@ -79,6 +81,7 @@ class Merchant(mesa.Agent):
         self.member = bool(member)
         self.months_clean = int(months_clean)
         self.slip = float(np.float32(slip))  # stored as float32, as in the fast engine's state
+        self.anchor = float(np.float32(self.norm if anchor is None else anchor))
         self.tier = int(R.tier_of(self.score, *model.p.cuts))
         self.p_hat = model.P.initial_p_hat
         self.stratum = 0
@@ -137,7 +140,7 @@ class CreditModel(mesa.Model):
         self.now = 0  # months since the run began, burn-in included: the kernel's month stamps
         self.reported = self.regimes[0][2]
         self._set_regime(self.regimes[0][0])
-        self.peer_compliance = np.full(len(params.sector_share), self.scn.behaviour.social.initial_norm_mean)
+        self.peer_compliance = np.full(len(params.sector_share), initial_peer_compliance(self.scn))
         self.world = World(0, self.sectors, self.tiers, self.strata, self.peer_compliance)
         self.records: list[dict] = []
         self.group_records: list[list[dict]] = []
@@ -168,11 +171,12 @@ class CreditModel(mesa.Model):
             boost = (params.norm_boost - before.norm_boost).tolist()
             for a in self.agents:
                 a.norm = min(1.0, max(0.0, a.norm + boost[a.sector]))
+                a.anchor = float(np.float32(min(1.0, max(0.0, a.anchor + boost[a.sector]))))
 
     def _add(self, d: dict, months_clean: int = 0) -> None:
         for i in range(len(d["sector"])):
             Merchant(self, d["sector"][i], d["mtype"][i], d["revenue"][i], d["score"][i], d["norm"][i],
-                     d["member"][i], months_clean, d["slip"][i])
+                     d["member"][i], months_clean, d["slip"][i], d["anchor"][i])
 
     # -- 1 ---------------------------------------------------------------------
     def exit_and_entry(self) -> None:
