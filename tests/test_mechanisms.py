@@ -590,7 +590,9 @@ def test_platform_archives_raise_detection_in_ecommerce():
     check capped at 1): the ratio must exceed 1.1 (expected ~1.2; a few hundred detections a side)."""
     def scn(on):
         return small("baseline.yaml",
-                     policy={"ecommerce": {"enabled": on, "archive_detection_multiplier": 1.25},
+                     # no pledge: a firmer norm would make careless merchants slip less (S37), not what is tested
+                     policy={"ecommerce": {"enabled": on, "archive_detection_multiplier": 1.25,
+                                           "pledge_norm_boost": 0.0},
                              "inspection": {"sampling_ratio": {t: 0.5 for t in "ABCD"},
                                             "campaigns_per_year": {t: 12 for t in "ABCD"},
                                             "capacity_per_month": 100_000}},

@@ -144,15 +144,60 @@ def test_learning_and_norms():
     # belief 0.1, checked by an inspector with skill 0.8, published 0.02, own weight 0.3, rate 0.5:
     # evidence = 0.3*0.8 + 0.7*0.02 = 0.254; new = 0.1 + 0.5 * (0.254 - 0.1) = 0.177
     assert R.update_belief(0.1, 0.8, 0.02, 0.5, 0.3) == pytest.approx(0.177)
-    # norm 0.5 toward compliance 0.9 at rate 0.25 -> 0.6
-    assert R.update_norm(0.5, 0.9, 0.25, 0.0) == pytest.approx(0.6)
+    # peers only (both weights 0): norm 0.5 toward compliance 0.9 at rate 0.25 -> 0.6, whatever the conduct
+    for conduct in (R.GOT_AWAY, R.COMPLIED, R.CAUGHT):
+        assert R.update_norm(0.5, 0.3, conduct, 0.9, 0.25, 0.0, 0.0, 0.0) == pytest.approx(0.6)
     # with publicity 0.1 (clauses 14-15): 0.6 + 0.1 * (1 - 0.6) = 0.64
-    assert R.update_norm(0.5, 0.9, 0.25, 0.1) == pytest.approx(0.64)
+    assert R.update_norm(0.5, 0.3, R.COMPLIED, 0.9, 0.25, 0.0, 0.0, 0.1) == pytest.approx(0.64)
     # publicity alone (no peer influence) raises a norm toward 1, never past it
     x = np.full(3, 0.2)
     for _ in range(200):
-        x = R.update_norm(x, 0.0, 0.0, 0.05)
+        x = R.update_norm(x, x, R.COMPLIED, 0.0, 0.0, 0.5, 0.2, 0.05)
     assert np.all(x <= 1.0) and x[0] == pytest.approx(1 - 0.8 * 0.95**200)
+
+
+def test_norm_target_weighs_disposition_conduct_and_peers():
+    """S37 by hand: norm 0.6, anchor 0.8, peers 0.5, rate 0.1, anchor weight 0.5, conduct weight 0.2."""
+    args = dict(peer_compliance=0.5, rate=0.1, anchor_weight=0.5, conduct_weight=0.2, publicity=0.0)
+    # complied: target 0.5*0.8 + 0.2*1 + 0.3*0.5 = 0.75; 0.6 + 0.1*(0.75 - 0.6) = 0.615
+    assert R.update_norm(0.6, 0.8, R.COMPLIED, **args) == pytest.approx(0.615)
+    # got away with a deliberate violation: target 0.4 + 0 + 0.15 = 0.55 -> 0.595 (impunity erodes)
+    assert R.update_norm(0.6, 0.8, R.GOT_AWAY, **args) == pytest.approx(0.595)
+    # caught: the conduct term holds the norm: 0.4 + 0.2*0.6 + 0.15 = 0.67 -> 0.607
+    assert R.update_norm(0.6, 0.8, R.CAUGHT, **args) == pytest.approx(0.607)
+    # a norm at its target stays: anchor 0.5, peers 0.5, conduct caught -> target = norm
+    assert R.update_norm(0.5, 0.5, R.CAUGHT, **args) == pytest.approx(0.5)
+    # a merchant that always gets away tends to its target a*anchor + (1-a-b)*peers = 0.4 + 0.15 = 0.55;
+    # one that always complies to 0.75
+    n_away, n_ok = 0.6, 0.6
+    for _ in range(400):
+        n_away = R.update_norm(n_away, 0.8, R.GOT_AWAY, **args)
+        n_ok = R.update_norm(n_ok, 0.8, R.COMPLIED, **args)
+    assert n_away == pytest.approx(0.55) and n_ok == pytest.approx(0.75)
+    # always caught: n* solves n = 0.4 + 0.2 n + 0.15, so n* = 0.55 / 0.8 = 0.6875
+    n = 0.2
+    for _ in range(600):
+        n = R.update_norm(n, 0.8, R.CAUGHT, **args)
+    assert n == pytest.approx(0.6875)
+
+
+def test_conduct_of_a_month():
+    assert R.conduct_of(True, False, False) == R.COMPLIED  # complied (or slipped: not deliberate)
+    assert R.conduct_of(True, False, True) == R.COMPLIED  # a sanctioned slip is still not chosen
+    assert R.conduct_of(True, True, False) == R.GOT_AWAY
+    assert R.conduct_of(True, True, True) == R.CAUGHT
+    assert R.conduct_of(False, False, False) == R.CAUGHT  # banned from trading
+
+
+def test_attention_scales_slips_with_the_norms_laxity():
+    # at its type's mean norm: 1; honest type mean 0.8, norm 0.9: (0.1/0.2)^1 = 0.5; norm 0.6: 2
+    assert R.attention(0.8, 0.8, 1.0) == pytest.approx(1.0)
+    assert R.attention(0.9, 0.8, 1.0) == pytest.approx(0.5)
+    assert R.attention(0.6, 0.8, 1.0) == pytest.approx(2.0)
+    # elasticity 2 squares it; a full norm never slips; elasticity 0 or a full type mean: unrelated
+    assert R.attention(0.9, 0.8, 2.0) == pytest.approx(0.25)
+    assert R.attention(1.0, 0.7, 1.0) == 0.0
+    assert R.attention(0.2, 0.8, 0.0) == 1.0 and R.attention(0.2, 1.0, 1.0) == 1.0
 
 
 def test_revenue_and_harm():
