@@ -345,3 +345,61 @@ def test_an_integrity_pledge_lasts_where_norms_are_anchored():
     assert (n1 - n0 > 0.05).all() and (c1 - c0 > 0).all(), (n1 - n0, c1 - c0)
     (m0, _), (m1, _) = sector(0.0, OWN_NORMS_OFF), sector(0.2, OWN_NORMS_OFF)
     assert (m1 - m0 < 0.04).all(), m1 - m0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_complaints_are_investigated_apart_from_checks(engine):
+    """S38 with no checks at all: every record comes from a complaint. Complaint rate 0.05 a month of minor
+    violation, 0.15 of severe (harm x 3), so investigations are 0.05 x minor + 0.15 x severe violation months,
+    counted from the run's own violations (required within 4 binomial standard errors); each finds the
+    violation with the mean detection 0.8 (within 4 standard errors of the share); no check metric moves, and
+    records from complaints alone push merchants into tier D."""
+    scn = small("baseline.yaml",
+                policy={"inspection": {"sampling_ratio": {t: 0.0 for t in "ABCD"},
+                                       "campaigns_per_year": {t: 0 for t in "ABCD"}},
+                        "complaints": {"enabled": True, "rate": 0.05}},
+                population={"merchants": 1000, "months": 12, "severe_harm_multiple": 3.0})
+    ts = run_scenario(scn, reps=1, seed=4, engine=engine, progress=False).timeseries
+    tot = ts[ts["by"] == "all"]
+    assert tot["inspections"].sum() == 0 and tot["detections"].sum() == 0 and tot["false_positives"].sum() == 0
+    severe = tot["severe_violations"].to_numpy(dtype=float)
+    minor = tot["violations"].to_numpy(dtype=float) - severe
+    expected = (0.05 * minor + 0.15 * severe).sum()
+    sd = math.sqrt((0.05 * 0.95 * minor + 0.15 * 0.85 * severe).sum())
+    n = tot["complaint_investigations"].sum()
+    assert abs(n - expected) < 4 * sd, (n, expected, sd)
+    found = tot["complaint_records"].sum() / n
+    assert abs(found - 0.8) < 4 * math.sqrt(0.8 * 0.2 / n), (found, n)
+    assert tot["tier_share_D"].iloc[-1] > 0
+
+
+def _d_share_start_and_end(base: str, behaviour: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per replication, the D-tier share at month 0 (after the ten-year burn-in) and over the fifth year."""
+    scn = small(base, behaviour=behaviour, population={"merchants": 5000, "months": 60, "burn_in_months": 120})
+    ts = run_scenario(scn, reps=3, seed=2, engine="fast", progress=False).timeseries
+    tot = ts[ts["by"] == "all"]
+    start = tot[tot["month"] == 0].groupby("rep")["tier_share_D"].mean().to_numpy()
+    end = tot[tot["month"] >= 48].groupby("rep")["tier_share_D"].mean().to_numpy()
+    return start, end
+
+
+def test_the_d_share_falls_under_the_plan_because_merchants_respond():
+    """The brief: one city's D-tier share fell from 13.3% to 5.76% under tiered supervision. Before the plan the
+    D tier holds merchants recorded by checks and by complaints (S38), at its steady state; under the plan D
+    and listed merchants are checked about 3 times a year, so they learn they will be found and weigh what a
+    further record would cost them on the lists: they comply, clean checks lift their scores, and the D share
+    falls (at 2,000 merchants, 5 replications: 1.55% to 0.52%; without the look-ahead only to 1.18%; without
+    the key-attention list and blacklist it rises to 2.1%; rectification changes nothing measurable).
+    Measured (3 replications of 5,000 merchants, the fifth year against month 0): the plan 0.32-0.44 of the
+    start (about 1.5% to 0.6%); the baseline 0.92-1.08; the plan with merchants that do not respond (no
+    learning, no look-ahead, no rectification) 1.08-1.93: more checks then find more, and the D share grows.
+    Required in each replication: the plan below 0.6, the baseline within 0.7-1.4 (about 75 D merchants a
+    replication, a count's noise near 12%), no response above 0.9: what lowers the D share is the merchants'
+    response, not a rule of the lists."""
+    start, end = _d_share_start_and_end("shahe_plan.yaml", {})
+    assert (end / start < 0.6).all(), (start, end)
+    b_start, b_end = _d_share_start_and_end("baseline.yaml", {})
+    assert ((b_end / b_start > 0.7) & (b_end / b_start < 1.4)).all(), (b_start, b_end)
+    still = {"learning": {"rate": 0.0}, "consequence_weight": 0.0, "capability": {"rectification": 0.0}}
+    s_start, s_end = _d_share_start_and_end("shahe_plan.yaml", still)
+    assert (s_end / s_start > 0.9).all(), (s_start, s_end)

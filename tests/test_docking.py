@@ -12,8 +12,8 @@ number, its window mean. The two samples of ``REPS`` numbers are compared with
 each at alpha = ``FAMILY_ALPHA`` / 2 / (number of comparisons): Bonferroni, so the chance that two
 equivalent engines fail this test anywhere is below 1% in total.
 
-Why that suffices, and power: with 40 replications a side and about 750 comparisons, a difference of
-1.3 between-replication standard deviations in any one metric is found with 90% power
+Why that suffices, and power: with 40 replications a side and about 900 comparisons, a difference of
+1.3 (at most 1.35) between-replication standard deviations in any one metric is found with 90% power
 (:func:`detectable_shift`). At 300 merchants and 36 months that is under 4 percentage points of
 compliance (one replication's last-year compliance in shahe_plan varies by about 3 points), a little over
 half the 6.7-point difference between the baseline and the plan that reports show. A mechanism
@@ -149,9 +149,11 @@ def test_fast_engine_docks_with_mesa(name):
 
 
 def test_docking_has_the_stated_power():
-    """The design finds a 1.3-SD shift with 90% power; at this size that is under 4 points of compliance."""
+    """The design finds a 1.35-SD shift with 90% power (1.30 with 62 metrics; the Bonferroni level shrinks with
+    every metric added, so the shift grows slowly, as the normal quantile of 1/comparisons); at this size that
+    is under 4 points of compliance."""
     d = detectable_shift()
-    assert d < 1.3, d
+    assert d < 1.35, d
     m = mesa_means("shahe_plan")["compliance_rate @ last year"]
     assert d * m.std(ddof=1) < 0.04, (d, m.std(ddof=1))
 

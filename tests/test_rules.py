@@ -346,3 +346,11 @@ def test_months_to_climb_follows_the_fading_of_records():
     assert R.months_to_climb(70.0, 75.0, 80.0, 36.0, 12.0) == 12.0      # within the horizon
     assert R.months_to_climb(76.0, 75.0, 80.0, 36.0, 36.0) == 0.0       # there already
     assert R.months_to_climb(85.0, 90.0, 80.0, 36.0, 36.0) == 36.0      # above the entry score: never by fading
+
+
+def test_complaint_chance_follows_harm():
+    # S38: a minor violation at rate 0.01; a severe one three times as harmful draws three times as many
+    assert R.complaint_chance(0.01, False, 3.0) == pytest.approx(0.01)
+    assert R.complaint_chance(0.01, True, 3.0) == pytest.approx(0.03)
+    assert R.complaint_chance(0.5, True, 3.0) == 1.0  # capped
+    assert R.complaint_chance(0.0, True, 3.0) == 0.0

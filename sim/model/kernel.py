@@ -6,8 +6,9 @@ A month of one merchant is a short sequence of named phases:
    consequences, the moral cost and peers), the month's demand, and an application on a credit
    commitment (:func:`apply_on_commitment`);
 2. :func:`on_check`: what a check finds, when the engine selected the merchant;
-3. :func:`update_record`: fines, score, the record of violations, objections to a wrong record,
-   association sanctions and the associations' own lists (:func:`association_lists`);
+3. :func:`update_record`: a complaint's investigation (:func:`on_complaint`), fines, score, the record of
+   violations, objections to a wrong record, association sanctions and the associations' own lists
+   (:func:`association_lists`);
 4. :func:`update_lists`: the list machine: objection decisions (:func:`decide_objection`), blacklist
    recognition and appeal (:func:`recognise_blacklist`), expiry, new listings, the red list, credit
    repair (:func:`leave_list`);
@@ -38,8 +39,9 @@ from sim.model.params import N_STRATA, stratum_of
 from sim.model.streams import Draw, uniform
 from sim.model.vocabulary import NEVER, ListState, MerchantType
 
-__all__ = ["decide", "apply_on_commitment", "on_check", "update_record", "update_lists", "decide_objection",
-           "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm", "type_norm", "close_month",
+__all__ = ["decide", "apply_on_commitment", "on_check", "on_complaint", "update_record", "update_lists",
+           "decide_objection", "recognise_blacklist", "enter_list", "leave_list", "learn_belief", "learn_norm",
+           "type_norm", "close_month",
            "profit_lost", "leaves", "weighs_sanctions", "sanction_at", "downgrade_cost", "association_list_stake",
            "association_lists"]
 
@@ -50,7 +52,7 @@ _U_CARELESS, _U_SEVERE, _U_DETECT = int(Draw.CARELESS), int(Draw.SEVERE), int(Dr
 _U_APPEAL, _U_APPEAL_WON, _U_REPAIR, _U_EXIT = int(Draw.APPEAL), int(Draw.APPEAL_WON), int(Draw.REPAIR), int(Draw.EXIT)
 _U_APPLY, _U_QUALIFIED, _U_VERIFY = int(Draw.APPLY), int(Draw.QUALIFIED), int(Draw.VERIFY)
 _U_OBJECT, _U_UPHELD, _U_ASSOCIATION = int(Draw.OBJECT), int(Draw.OBJECTION_UPHELD), int(Draw.ASSOCIATION)
-_U_CHOICE = int(Draw.CHOICE)
+_U_CHOICE, _U_COMPLAINT = int(Draw.CHOICE), int(Draw.COMPLAINT)
 _CAMPAIGN_OFFSET = N_STRATA // 2  # strata from here on are under a special campaign
 
 
@@ -70,6 +72,7 @@ def decide(m, mo, P, w, rng, k):
     mo.severe = False
     mo.breach = False
     mo.checked = False
+    mo.investigated = False
     mo.detected = False
     mo.false_positive = False
     mo.gain = 0.0
@@ -292,6 +295,24 @@ def on_check(m, mo, P, w, inspector_skill, rng):
         mo.false_positive = uniform(rng, _U_DETECT) < P.false_positive_rate
 
 
+@register_jitable(forceinline=True)
+def on_complaint(m, mo, P, w, rng, k):
+    """A violation not checked this month draws a consumer's complaint with the chance of
+    :func:`sim.model.rules.complaint_chance` (S38); the bureau investigates it (``mo.investigated``) with its
+    inspectors' mean detection probability, scaled by the sector's detection factor and capped at 1, and a
+    finding (``mo.detected``) is a record like a check's. The merchant learns from it as from a check
+    (``mo.own_signal``); it is not one of the double-random checks, so it counts in no check metric."""
+    if not (P.complaints_on and mo.violated and not mo.checked):
+        return
+    if uniform(rng, _U_COMPLAINT) < R.complaint_chance(P.complaint_rate, mo.severe, P.severe_harm_multiple):
+        skill = min(1.0, P.complaint_detection * w.sectors[m.sector].detection_factor)
+        mo.investigated = True
+        mo.own_signal = skill
+        k.complaint_investigations += 1
+        mo.detected = uniform(rng, _U_DETECT) < skill
+        k.complaint_records += mo.detected
+
+
 # -- 3. record ----------------------------------------------------------------------------------------------
 
 
@@ -299,7 +320,9 @@ def on_check(m, mo, P, w, inspector_skill, rng):
 def update_record(m, mo, P, w, rng, k):
     """Apply the month's check result and commitment verification: score (``mo.score``), fines (CNY),
     the record of violations, an objection to a wrong record, association sanctions and lists, and what
-    the month's conduct says to the norm (``m.conduct``, :func:`sim.model.rules.conduct_of`)."""
+    the month's conduct says to the norm (``m.conduct``, :func:`sim.model.rules.conduct_of`). A finding
+    (``mo.detected``) is a check's or a complaint investigation's (:func:`on_complaint`, first)."""
+    on_complaint(m, mo, P, w, rng, k)
     recorded = mo.detected or mo.false_positive
     severe_rec = mo.detected and mo.severe
     mo.score = float(R.score_after(m.score, recorded, severe_rec, mo.checked, P.loss_minor, P.loss_severe,
@@ -330,7 +353,7 @@ def update_record(m, mo, P, w, rng, k):
             k.objections += 1
     else:
         m.months_clean += 1
-    if mo.checked:
+    if mo.checked or mo.detected:  # a clean check, or a finding that confiscated what was gained
         m.unchecked_violations = 0
     if mo.detected and m.slip > 0.0:  # the finding is rectified (整改): capability improves (S36)
         m.slip = m.slip * (1.0 - P.rectification)

@@ -21,7 +21,8 @@ __all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_COUNTS", "GROUP_METRICS", "BR
 
 
 METRICS: tuple[Metric, ...] = CORE_OUTPUTS + tuple(o for m in MECHANISMS for o in m.outputs) + tuple(
-    Metric(f"tier_share_{t}", "share", f"{t}级占比", f"Tier {t} share", f"Share of merchants in tier {t}")
+    Metric(f"tier_share_{t}", "share", f"{t}级占比", f"Tier {t} share", f"Share of merchants in tier {t}",
+           table=t == "D")
     for t in TIERS
 ) + tuple(
     Metric(f"compliance_rate_{t}", "share", f"{TYPE_LABELS[t][0]}合规率", f"Compliance of {t} merchants",
@@ -69,7 +70,8 @@ def tally(m: dict) -> np.ndarray:
     m : dict of arrays
         Per merchant present this month: ``sector``, ``mtype``, ``tier``,
         ``list_state``, ``operating``, ``violated``, ``checked``, ``detected``
-        (true detections), ``false_positive``, ``severe``, ``harm`` and ``fine`` (CNY),
+        (true findings; a check's count as detections, a complaint investigation's do not), ``false_positive``,
+        ``severe``, ``harm`` and ``fine`` (CNY),
         ``revenue`` (CNY, this month's after credit's effects; counted for trading merchants),
         ``demand_lost`` and ``credit_demand`` (CNY), ``norm`` (0-1), ``wrongly_listed`` and ``member``.
 
@@ -86,7 +88,7 @@ def tally(m: dict) -> np.ndarray:
     revenue = np.asarray(m["revenue"], dtype=np.float64) * operating
     cols = np.stack([
         np.ones(len(ls)), operating, violated, violated & np.asarray(m["severe"], dtype=bool), compliant, checked,
-        checked & compliant, m["detected"], m["false_positive"], m["harm"], m["fine"],
+        checked & compliant, checked & np.asarray(m["detected"], dtype=bool), m["false_positive"], m["harm"], m["fine"],
         ls == RED, ls == KEY, ls == BLACK, revenue, revenue * compliant, m["demand_lost"], m["credit_demand"],
         m["norm"], m["wrongly_listed"], m["member"],
     ], axis=1).astype(np.float64)

@@ -52,6 +52,7 @@ __all__ = [
     "repair_eligible",
     "update_belief",
     "update_norm",
+    "complaint_chance",
     "attention",
     "conduct_of",
     "stratified_counts",
@@ -446,6 +447,14 @@ def update_norm(norm, anchor, conduct, peer_compliance, rate, anchor_weight, con
     target = anchor_weight * anchor + conduct_weight * own + (1.0 - anchor_weight - conduct_weight) * peer_compliance
     moved = norm + rate * (target - norm)
     return moved + publicity * (1.0 - moved)
+
+
+@jitable
+def complaint_chance(rate, severe, severe_harm_multiple):
+    """Chance (0-1) that a month's violation draws a complaint the bureau investigates (S38): ``rate``
+    (probability/month) for a minor violation, ``severe_harm_multiple`` (x) times as much for a severe one,
+    whose harm is that many times larger; capped at 1."""
+    return min(1.0, rate * (1.0 + (severe_harm_multiple - 1.0) * severe))
 
 
 @jitable

@@ -309,6 +309,23 @@ class Publicity(_Strict):
     )
 
 
+class Complaints(_Strict):
+    """Complaint-driven investigations (投诉举报核查, the 12315 channel): consumers harmed by a violation complain
+    and the bureau investigates, apart from the double-random checks, before the plan as under it."""
+
+    enabled: bool = P(
+        False, None, None, "switch",
+        "Consumers' complaints about a violation lead to an investigation that can find it (on in baseline.yaml "
+        "and every scenario extending it: complaint handling is a standing duty, not one of the plan's clauses)",
+    )
+    rate: float = P(
+        0.01, 0, 1, "probability/month",
+        "Chance that a month of minor violation draws a complaint the bureau investigates; a severe violation's "
+        "chance is this times population.severe_harm_multiple (complaints follow harm), capped at 1. "
+        "Assumption: one violation month in a hundred (no Shahe figure; a bureau's complaint records estimate it)",
+    )
+
+
 class Commitments(_Strict):
     """Credit commitments (信用承诺 / 告知承诺制), clause 2: fast approval on a signed promise, checked later."""
 
@@ -467,6 +484,7 @@ class Policy(_Strict):
     incentives: Incentives = Field(default_factory=Incentives)
     entry: Entry = Field(default_factory=Entry)
     publicity: Publicity = Field(default_factory=Publicity)
+    complaints: Complaints = Field(default_factory=Complaints)
     commitments: Commitments = Field(default_factory=Commitments)
     disclosure: Disclosure = Field(default_factory=Disclosure)
     objections: Objections = Field(default_factory=Objections)

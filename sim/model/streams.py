@@ -41,6 +41,7 @@ class Draw(IntEnum):
     OBJECTION_UPHELD = 13
     ASSOCIATION = 14    # the association finds a member's violation
     CHOICE = 15         # the logit choice of a merchant weighing sanctions
+    COMPLAINT = 16      # a consumer's complaint about a violation is investigated
 
 
 BEFORE_START = 0xFFFF
@@ -49,7 +50,7 @@ BEFORE_START = 0xFFFF
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
-_GOLD16 = np.uint64(0x9E3779B97F4A7C15 * 16 % 2**64)
+_GOLD32 = np.uint64(0x9E3779B97F4A7C15 * 32 % 2**64)
 _S30, _S27, _S31, _S11, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11), np.uint64(32)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
@@ -64,12 +65,12 @@ def _mix(z):
 
 @numba.njit(inline="always", cache=True)
 def counter(key, month, slot):
-    """Counter of one merchant's draws in one month: ``key + ((month << 32 | slot) << 4) * golden``.
+    """Counter of one merchant's draws in one month: ``key + ((month << 32 | slot) << 5) * golden``.
 
-    Draw ``purpose`` (0-15) is SplitMix64 at position ``counter + purpose``: one hash per draw, and
-    distinct (month, slot, purpose) never share a position.
+    Draw ``purpose`` (0-30) is SplitMix64 at position ``counter + purpose``: one hash per draw, and
+    distinct (month, slot, purpose) never share a position (room for 31 purposes; :class:`Draw` uses 17).
     """
-    return key + ((np.uint64(month) << _S32) | np.uint64(slot)) * _GOLD16
+    return key + ((np.uint64(month) << _S32) | np.uint64(slot)) * _GOLD32
 
 
 @numba.njit(inline="always", cache=True)

@@ -87,6 +87,7 @@ class Merchant(mesa.Agent):
         self.stratum = 0
         self.operating = True
         self.violated = self.severe = self.checked = self.detected = self.false_positive = self.breach = False
+        self.investigated = False
         self.gain = self.harm = self.fine = self.own_signal = 0.0
         self.unintended = False
         self.revenue_now = self.demand_lost = self.credit_demand = 0.0
