@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -13,6 +14,7 @@ from sim.model import streams
 from sim.model.engines import fast_engine as F
 from sim.model.layout import STATE
 from sim.model.metrics import N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, tally
+from sim.model.params import compile_scenario
 from sim.model.schema import SECTORS
 
 from .conftest import small
@@ -97,14 +99,52 @@ def test_same_numbers_with_one_thread_or_two():
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: nothing to compare")
     scn = _growing(F.CHUNK + 1000, 3)
+    F.clear_burn_ins()  # each run steps its own burn-in
     numba.set_num_threads(1)
     try:
         one = run_scenario(scn, reps=1, seed=9, engine="fast", progress=False).timeseries
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    F.clear_burn_ins()
     two = run_scenario(scn, reps=1, seed=9, engine="fast", progress=False).timeseries
     assert one.equals(two)
     assert (two[two["by"] == "all"]["merchants"] > F.CHUNK).all()  # more than one chunk throughout
+
+
+def test_a_kept_burn_in_continues_exactly_as_a_new_one():
+    """Scenarios that differ only in the plan's levers share their burn-in: the second is continued from a
+    copy of the first's, and must give the numbers it gives when it steps its own."""
+    plan = small("shahe_plan.yaml", population={"merchants": 600, "months": 6, "burn_in_months": 24})
+    other = plan.model_copy(deep=True)
+    other.policy.inspection.sampling_ratio.B = 0.3
+    other.policy.campaign.enabled = True  # its first month's strata differ from the burn-in's last month's
+    other.policy.campaign.start_month = 0
+    assert F.burn_in_key(compile_scenario(plan)) == F.burn_in_key(compile_scenario(other))
+    F.clear_burn_ins()
+    hits = F.burn_in_hits
+    run_scenario(plan, reps=2, seed=4, engine="fast", progress=False)
+    kept = run_scenario(other, reps=2, seed=4, engine="fast", progress=False).timeseries
+    assert F.burn_in_hits == hits + 2  # both replications continued from the plan's burn-ins
+    F.clear_burn_ins()
+    fresh = run_scenario(other, reps=2, seed=4, engine="fast", progress=False).timeseries
+    assert F.burn_in_hits == hits + 2
+    pd.testing.assert_frame_equal(kept, fresh, check_exact=True)
+    again = run_scenario(plan, reps=2, seed=5, engine="fast", progress=False)  # another seed: no burn-in to share
+    assert F.burn_in_hits == hits + 2 and again.reps == 2
+
+
+def test_behaviour_and_the_pre_plan_policy_key_the_burn_in():
+    base = small("shahe_plan.yaml", population={"merchants": 600, "months": 6, "burn_in_months": 24})
+    key = F.burn_in_key(compile_scenario(base))
+    for path, value in (("behaviour.learning.rate", 0.2), ("population.merchants", 700),
+                        ("pre_plan.inspection.capacity_per_1000_merchants", 5.0)):
+        other = base.model_copy(deep=True)
+        obj = other
+        *head, last = path.split(".")
+        for part in head:
+            obj = getattr(obj, part)
+        setattr(obj, last, value)
+        assert F.burn_in_key(compile_scenario(other)) != key, path
 
 
 def test_population_grows_past_the_first_chunk_without_losing_merchants():

@@ -26,7 +26,10 @@ not draw by draw: ``tests/test_docking.py`` holds them together.
 
 from __future__ import annotations
 
-from collections import namedtuple
+import hashlib
+import json
+import threading
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable
 
 import numba
@@ -54,13 +57,12 @@ from sim.model.params import (
     draw_merchants,
     initial_peer_compliance,
     plan_checks,
-    regimes,
     stratum_of,
 )
 from sim.model.schema import SECTORS
 from sim.model.streams import BEFORE_START, Draw, counter, counter_uniform
 
-__all__ = ["run", "State", "CHUNK", "bytes_per_merchant", "N_CELLS", "N_PATTERNS", "MONEY_DTYPE"]
+__all__ = ["run", "burn_in_key", "clear_burn_ins", "BURN_IN_CACHE_BYTES", "State", "CHUNK", "bytes_per_merchant", "N_CELLS", "N_PATTERNS", "MONEY_DTYPE"]
 
 CHUNK = 1 << 16
 """Slots per chunk (65,536): the unit of parallel work; fixed, so results do not depend on threads."""
@@ -391,25 +393,53 @@ def _skills(p: Params, rng: np.random.Generator) -> np.ndarray:
                        ins.detection_probability + ins.inspector_skill_spread, ins.inspectors)
 
 
-def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
-        ) -> tuple[list[dict], list[list[dict]]]:
-    """Run one replication with the fast engine.
+@numba.njit(parallel=True, cache=True)
+def _recount(st, campaign, counts):
+    """Strata counts per chunk of the merchants present (``counts``, zeroed by the caller), with ``campaign``
+    the sectors under a special campaign: what the last month's pass counted for the month that follows."""
+    for c in numba.prange(counts.shape[0]):
+        for i in range(c * CHUNK, min(st.shape[0], (c + 1) * CHUNK)):
+            m = st[i]
+            if m.alive != 0:
+                counts[c, stratum_of(m.tier, m.list_state, campaign[m.sector])] += 1
 
-    Same contract as :func:`sim.model.engines.mesa_engine.run`: the month records
-    (one dict of :data:`sim.model.metrics.METRICS` per month) and the breakdown rows
-    per month. ``on_month`` is called after each reported month. The burn-in under the pre-plan regime
-    (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it.
-    """
-    phases = regimes(params)
-    first = phases[0][0]
-    key = np.uint64(rng.integers(0, 2**63, dtype=np.uint64))
-    skills = _skills(first, rng)
-    P = np.array([first.record], dtype=first.record.dtype)
-    p_hat0 = float(first.record["initial_p_hat"])
 
-    state = State(params.merchants)
-    for start in range(0, params.merchants, INIT_BLOCK):
-        n = min(INIT_BLOCK, params.merchants - start)
+class _Carry:
+    """What a run hands from one month to the next: the state records and the run-level values around them
+    (strata counts per chunk, sector compliance ``peer`` 0-1, exits that open the next month, sectors under a
+    campaign, the month stamp, the replication's draw key, the inspectors' skills 0-1, the parameter record and
+    the regime's integrity-pledge boost 0-1 per sector)."""
+
+    __slots__ = ("state", "counts", "peer", "exits", "campaign", "now", "key", "skills", "P", "norm_boost", "p_hat0")
+
+    def copy(self) -> _Carry:
+        """A copy whose arrays are the run's own (a cached burn-in is continued from copies)."""
+        out = _Carry()
+        for name in self.__slots__:
+            v = getattr(self, name)
+            setattr(out, name, v.copy() if isinstance(v, (np.ndarray, np.generic)) else v)
+        state = State(1)
+        state.a = self.state.a.copy()
+        out.state = state
+        return out
+
+    def nbytes(self) -> int:
+        """Bytes held by the copy of a carry (the state records dominate)."""
+        return self.state.a.nbytes + self.counts.nbytes + 4096
+
+
+def _start(first: Params, merchants: int, rng: np.random.Generator) -> _Carry:
+    """A run's first draws (its key, the inspectors, the starting population) and the exits that open its first
+    month, under the first regime ``first``."""
+    c = _Carry()
+    c.key = np.uint64(rng.integers(0, 2**63, dtype=np.uint64))
+    c.skills = _skills(first, rng)
+    c.P = np.array([first.record], dtype=first.record.dtype)
+    c.norm_boost = first.norm_boost
+    c.p_hat0 = p_hat0 = float(first.record["initial_p_hat"])  # entrants' belief, in every regime
+    state = State(merchants)
+    for start in range(0, merchants, INIT_BLOCK):
+        n = min(INIT_BLOCK, merchants - start)
         d = draw_merchants(first, n, rng)
         slots = slice(start, start + n)
         # within each chunk, slots in order of type and sector (a slot's number carries no meaning): the
@@ -422,92 +452,181 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
         state.place(slots, d, R.tier_of(d["score"], *first.cuts), p_hat0,
                     first.scenario.policy.lists.red.clean_months)
     state.a["new"][:] = False  # nobody owes a norm update at month 0 anyway
-
-    counts = np.zeros((state.n_chunks(), N_STRATA), dtype=np.int64)
+    c.state = state
+    c.counts = np.zeros((state.n_chunks(), N_STRATA), dtype=np.int64)
     kcount = np.zeros(state.n_chunks(), COUNTER_DTYPE)
-    campaign = campaign_active(first.scenario, 0)
-    _exits_before_start(key, state.a, campaign, P, counts, kcount)
-    exits = int(kcount["exits"].sum())
-    peer = np.full(len(SECTORS), initial_peer_compliance(first.scenario))
+    c.campaign = campaign_active(first.scenario, 0)
+    _exits_before_start(c.key, state.a, c.campaign, c.P, c.counts, kcount)
+    c.exits = int(kcount["exits"].sum())
+    c.peer = np.full(len(SECTORS), initial_peer_compliance(first.scenario))
+    c.now = 0  # months since the run began, burn-in included: the kernel's month stamps
+    return c
+
+
+def _enter(c: _Carry, reg: Params, rng: np.random.Generator) -> None:
+    """A new regime starts (the plan after the burn-in): its inspectors, its parameters, its integrity pledges
+    (S0), and the strata of its first month (its campaigns)."""
+    c.skills = _skills(reg, rng)
+    c.P = np.array([reg.record], dtype=reg.record.dtype)
+    boost = (reg.norm_boost - c.norm_boost)[c.state.a["sector"]]
+    c.norm_boost = reg.norm_boost
+    a = c.state.a
+    alive = a["alive"] == 1
+    for name in ("norm", "anchor"):  # a pledge is a standing commitment: it moves the anchor too (S37)
+        a[name][alive] = np.clip(a[name][alive] + boost[alive], 0.0, 1.0)
+    c.campaign = campaign_active(reg.scenario, 0)
+    c.counts = np.zeros((c.state.n_chunks(), N_STRATA), dtype=np.int64)
+    _recount(a, c.campaign, c.counts)
+
+
+BURN_IN_CACHE_BYTES = 512 << 20
+"""Bytes of burn-ins this process keeps (:func:`_burnt_in`); a burn-in larger than a quarter of this is not kept."""
+
+_burn_ins: OrderedDict = OrderedDict()
+_burn_ins_lock = threading.Lock()
+burn_in_hits = 0
+"""Runs this process continued from a kept burn-in (for tests and benchmarks)."""
+
+
+def clear_burn_ins() -> None:
+    """Forget the burn-ins this process keeps (the next run of each steps its burn-in again)."""
+    with _burn_ins_lock:
+        _burn_ins.clear()
+
+
+def burn_in_key(params: Params) -> str:
+    """What determines a run's burn-in besides its random numbers (SHA-256, 16 hex characters): the pre-plan
+    regime's policy with the scenario's behaviour and population. Scenarios that differ only in the plan's
+    levers share it."""
+    scn = params.pre_plan.scenario
+    doc = {k: scn.model_dump(mode="json")[k] for k in ("policy", "behaviour", "population")}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _burnt_in(params: Params, rng: np.random.Generator) -> _Carry:
+    """The run after its burn-in under the pre-plan regime, and ``rng`` where the burn-in left it.
+
+    A burn-in is a function of :func:`burn_in_key` and the generator's state at the start, so this process keeps
+    the last few (:data:`BURN_IN_CACHE_BYTES`) and continues a run from a copy of one when both match: the same
+    numbers as stepping the burn-in again, for the plan and its counterfactuals, replications of a batch's sample
+    points, and lever moves in the explorer.
+    """
+    key = (burn_in_key(params), json.dumps(rng.bit_generator.state, sort_keys=True, default=int))
+    with _burn_ins_lock:
+        hit = _burn_ins.get(key)
+        if hit is not None:
+            _burn_ins.move_to_end(key)
+    if hit is not None:
+        global burn_in_hits
+        burn_in_hits += 1
+        carry, after = hit
+        rng.bit_generator.state = after
+        return carry.copy()
+    pre = params.pre_plan
+    c = _start(pre, params.merchants, rng)
+    _months(c, pre, params.burn_in, False, True, rng)
+    if c.nbytes() <= BURN_IN_CACHE_BYTES // 4:
+        with _burn_ins_lock:
+            _burn_ins[key] = (c.copy(), rng.bit_generator.state)
+            while sum(v[0].nbytes() for v in _burn_ins.values()) > BURN_IN_CACHE_BYTES:
+                _burn_ins.popitem(last=False)
+    return c
+
+
+def _months(c: _Carry, reg: Params, n_months: int, reported: bool, then: bool, rng: np.random.Generator,
+            records: list | None = None, group_records: list | None = None,
+            on_month: Callable[[], None] | None = None) -> None:
+    """Step ``n_months`` months of regime ``reg`` drawing from ``rng``; when ``reported``, append each month's
+    record and breakdown rows and call ``on_month``. ``then``: another regime follows (the merchants' exits are
+    drawn after the last month)."""
+    state = c.state
+    scn = reg.scenario
+    pol = scn.policy
+    ins = pol.inspection
+    P = c.P
+    p_hat0 = c.p_hat0
     sector_rows = slice(GROUP_OFFSETS["sector"], GROUP_OFFSETS["sector"] + len(SECTORS))
-    red_col, op_col, ok_col = (TALLY_COLUMNS.index(c) for c in ("red", "operating", "compliant"))
+    red_col, op_col, ok_col = (TALLY_COLUMNS.index(name) for name in ("red", "operating", "compliant"))
+    plan_rates = reg.stratum_prob * ins.detection_probability  # the plan's rates: what merchants look ahead with
+    published = plan_rates  # until the first month's results are published
+    counts, campaign, peer, exits, now = c.counts, c.campaign, c.peer, c.exits, c.now
+    for month in range(n_months):
+        last = month + 1 == n_months
+        campaign_next = campaign_active(scn, month + 1) if not last else campaign  # (recounted by the next regime)
+        counters = dict.fromkeys(COUNTERS, 0)
+        counters["exits"] = exits
+        # entries through ex-ante review, into free slots
+        new, n_new, refused = draw_entrants(reg, rng=rng)
+        if n_new:
+            free = np.flatnonzero(state.a["alive"] == 0)
+            if len(free) < n_new:
+                old = state.capacity
+                state.grow(old + n_new - len(free))
+                free = np.concatenate([free, np.arange(old, state.capacity)])
+                counts = np.vstack([counts, np.zeros((state.n_chunks() - len(counts), N_STRATA), np.int64)])
+            slots = free[:n_new]
+            d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
+            tier = R.tier_of(d["score"], *reg.cuts)
+            state.place(slots, d, tier, p_hat0, 0)
+            np.add.at(counts, (slots // CHUNK, stratum_of(tier, R.NONE, campaign[d["sector"]])), 1)
+        counters["entries"] = n_new
+        counters["entries_refused"] = refused
+        # plan the checks
+        sizes = counts.sum(axis=0)
+        per_stratum, true_det, planned = plan_checks(reg, sizes, rng)
+        counters.update(planned)
+        if ins.publish_results:
+            published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability
+        has_next = int(then or not last)
+        plan = Plan(c.key, _split_checks(rng, counts, per_stratum), counts, campaign, campaign_next, c.skills,
+                    has_next)
+        # the month
+        n_chunks = state.n_chunks()
+        out = Out(np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32),  # a chunk holds < 2**31 slots
+                  np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
+                  np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
+        world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published, plan_rates), peer)
+        _month(state.a, P, world, plan, out)
+        t = _tally_from_cells(out.cells, out.money)
+        if reported:
+            for name in KERNEL_COUNTERS:
+                if name != "exits":  # this pass's exits open the next month
+                    counters[name] = out.counters[name].sum().item()
+            counters["incentive_value"] = float(t[sector_rows, red_col] @ reg.red_value)
+            counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
+            totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member,
+                                          pol.associations.enabled)
+            totals["month"] = month
+            records.append(totals)
+            group_records.append(groups)
+        n_op = t[sector_rows, op_col]
+        n_ok = t[sector_rows, ok_col]
+        peer = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), peer)
+        exits = int(out.counters["exits"].sum())
+        counts = out.counts_next
+        campaign = campaign_next
+        now += 1
+        if reported and on_month is not None:
+            on_month()
+    c.counts, c.campaign, c.peer, c.exits, c.now = counts, campaign, peer, exits, now
+
+
+def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
+        ) -> tuple[list[dict], list[list[dict]]]:
+    """Run one replication with the fast engine.
+
+    Same contract as :func:`sim.model.engines.mesa_engine.run`: the month records
+    (one dict of :data:`sim.model.metrics.METRICS` per month) and the breakdown rows
+    per month. ``on_month`` is called after each reported month. The burn-in under the pre-plan regime
+    (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it. A burn-in this
+    process has stepped before from the same generator state is continued, not stepped again (:func:`_burnt_in`).
+    """
     records: list[dict] = []
     group_records: list[list[dict]] = []
-    now = 0  # months since the run began, burn-in included: the kernel's month stamps
-    for r, (reg, n_months, reported) in enumerate(phases):
-        scn = reg.scenario
-        pol = scn.policy
-        ins = pol.inspection
-        if r > 0:  # the plan starts: its inspectors, its parameters, its integrity pledges (S0)
-            skills = _skills(reg, rng)
-            P = np.array([reg.record], dtype=reg.record.dtype)
-            boost = (reg.norm_boost - phases[r - 1][0].norm_boost)[state.a["sector"]]
-            alive = state.a["alive"] == 1
-            for name in ("norm", "anchor"):  # a pledge is a standing commitment: it moves the anchor too (S37)
-                state.a[name][alive] = np.clip(state.a[name][alive] + boost[alive], 0.0, 1.0)
-        plan_rates = reg.stratum_prob * ins.detection_probability  # the plan's rates: what merchants look ahead with
-        published = plan_rates  # until the first month's results are published
-        for month in range(n_months):
-            last = month + 1 == n_months
-            if not last:
-                campaign_next = campaign_active(scn, month + 1)
-            elif r + 1 < len(phases):
-                campaign_next = campaign_active(phases[r + 1][0].scenario, 0)
-            else:
-                campaign_next = campaign
-            counters = dict.fromkeys(COUNTERS, 0)
-            counters["exits"] = exits
-            # entries through ex-ante review, into free slots
-            new, n_new, refused = draw_entrants(reg, rng)
-            if n_new:
-                free = np.flatnonzero(state.a["alive"] == 0)
-                if len(free) < n_new:
-                    old = state.capacity
-                    state.grow(old + n_new - len(free))
-                    free = np.concatenate([free, np.arange(old, state.capacity)])
-                    counts = np.vstack([counts, np.zeros((state.n_chunks() - len(counts), N_STRATA), np.int64)])
-                slots = free[:n_new]
-                d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
-                tier = R.tier_of(d["score"], *reg.cuts)
-                state.place(slots, d, tier, p_hat0, 0)
-                np.add.at(counts, (slots // CHUNK, stratum_of(tier, R.NONE, campaign[d["sector"]])), 1)
-            counters["entries"] = n_new
-            counters["entries_refused"] = refused
-            # plan the checks
-            sizes = counts.sum(axis=0)
-            per_stratum, true_det, planned = plan_checks(reg, sizes, rng)
-            counters.update(planned)
-            if ins.publish_results:
-                published = np.where(sizes > 0, per_stratum / np.maximum(sizes, 1), 0.0) * ins.detection_probability
-            has_next = int(not (last and r + 1 == len(phases)))
-            plan = Plan(key, _split_checks(rng, counts, per_stratum), counts, campaign, campaign_next, skills,
-                        has_next)
-            # the month
-            n_chunks = state.n_chunks()
-            out = Out(np.zeros((n_chunks, N_CELLS, N_PATTERNS), dtype=np.int32),  # a chunk holds < 2**31 slots
-                      np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
-                      np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
-            world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published, plan_rates), peer)
-            _month(state.a, P, world, plan, out)
-            t = _tally_from_cells(out.cells, out.money)
-            if reported:
-                for name in KERNEL_COUNTERS:
-                    if name != "exits":  # this pass's exits open the next month
-                        counters[name] = out.counters[name].sum().item()
-                counters["incentive_value"] = float(t[sector_rows, red_col] @ reg.red_value)
-                counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
-                totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member,
-                                              pol.associations.enabled)
-                totals["month"] = month
-                records.append(totals)
-                group_records.append(groups)
-            n_op = t[sector_rows, op_col]
-            n_ok = t[sector_rows, ok_col]
-            peer = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), peer)
-            exits = int(out.counters["exits"].sum())
-            counts = out.counts_next
-            campaign = campaign_next
-            now += 1
-            if reported and on_month is not None:
-                on_month()
+    if params.pre_plan is not None and params.burn_in > 0:
+        c = _burnt_in(params, rng)
+        _enter(c, params, rng)
+    else:
+        c = _start(params, params.merchants, rng)
+    _months(c, params, params.months, True, False, rng, records, group_records, on_month)
     return records, group_records
