@@ -20,7 +20,7 @@ import pandas as pd
 from sim.experiment.outdir import OutputFolder
 from sim.experiment.statistics import SUMMARY_MONTHS, describe, per_rep
 from sim.model.engines import check_fits, get_engine, resolve_engine
-from sim.model.metrics import METRICS
+from sim.model.metrics import METRICS, Months, month_table
 from sim.model.params import compile_scenario
 from sim.model.schema import Scenario, scenario_hash, to_yaml
 
@@ -85,21 +85,25 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "au
                disable=not progress, delay=2.0, leave=False)
     try:
         for r, rng in enumerate(rep_generators(seed, reps)):
-            records, groups = run(params, rng, on_month=lambda: bar.update(1))
-            frames.extend(_rep_frames(records, groups, r))
+            frames.extend(_rep_frames(run(params, rng, on_month=lambda: bar.update(1)), r))
     finally:
         bar.close()
     ts = _long(frames)
     return RunResult(scn, engine, seed, reps, ts, summarise(ts), time.perf_counter() - t0)
 
 
-def _rep_frames(records: list[dict], groups: list[list[dict]], r: int) -> list[pd.DataFrame]:
-    tot = pd.DataFrame(records)
+def _rep_frames(months: Months, r: int) -> list[pd.DataFrame]:
+    """Replication ``r``'s totals and breakdowns as two frames (:func:`sim.model.metrics.month_table`)."""
+    totals, groups = month_table(months)
+    tot = pd.DataFrame(totals)
     tot.insert(0, "rep", r)
     tot.insert(2, "by", "all")
     tot.insert(3, "group", "all")
-    rows = [dict(g, rep=r, month=m) for m, gs in enumerate(groups) for g in gs]
-    return [tot, pd.DataFrame(rows)]
+    month = groups.pop("month")
+    grp = pd.DataFrame(groups)
+    grp["rep"] = r
+    grp["month"] = month
+    return [tot, grp]
 
 
 def _long(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -119,8 +123,8 @@ def run_replication(scn: Scenario, seed: np.random.SeedSequence, engine: str = "
     i.e. ``SeedSequence(s, spawn_key=(r,))``: the same numbers whichever way it is run.
     """
     engine = resolve_engine(engine, scn.population.merchants)
-    records, groups = get_engine(engine)(compile_scenario(scn), np.random.default_rng(seed))
-    return _long(_rep_frames(records, groups, rep))
+    months = get_engine(engine)(compile_scenario(scn), np.random.default_rng(seed))
+    return _long(_rep_frames(months, rep))
 
 
 def summarise(ts: pd.DataFrame, months: int = SUMMARY_MONTHS) -> dict:

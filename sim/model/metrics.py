@@ -1,13 +1,15 @@
 """Outcome metrics: their names, units, which way is better, and how a month is counted.
 
 A month is first counted into a small table, the *tally* (:func:`tally`:
-counts per sector, tier and type), and every metric is computed from that
-table by :func:`month_record`. The Mesa engine tallies its agents' arrays with
+counts per sector, tier and type), and every metric of every month is computed
+from those tables at once by :func:`month_table`. The Mesa engine tallies its agents' arrays with
 :func:`tally`; the fast engine counts the same table inside its month loop.
 Either way a metric is defined once.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from sim.model.schema import SECTORS, TIERS, TYPES
 from sim.model.vocabulary import TYPE_LABELS
 
 __all__ = ["Metric", "METRICS", "COUNTERS", "GROUP_COUNTS", "GROUP_METRICS", "BREAKDOWNS", "TALLY_COLUMNS",
-           "SUM_COLUMNS", "GROUP_OFFSETS", "N_GROUPS", "tally", "month_record"]
+           "SUM_COLUMNS", "GROUP_OFFSETS", "N_GROUPS", "tally", "month_record", "month_table", "Months", "MonthLog"]
 
 
 METRICS: tuple[Metric, ...] = CORE_OUTPUTS + tuple(o for m in MECHANISMS for o in m.outputs) + tuple(
@@ -104,13 +106,125 @@ def tally(m: dict) -> np.ndarray:
 _COUNTED = tuple(m for m in METRICS if m.source != "tally")
 
 
-def _ratio(num: float, den: float) -> float:
-    return float(num) / float(den) if den > 0 else float("nan")
+class Months(NamedTuple):
+    """A run's reported months as an engine counted them: ``tallies`` (months, :data:`N_GROUPS`,
+    len(:data:`TALLY_COLUMNS`)) (:func:`tally`), ``counters`` (one array over the months per name in
+    :data:`COUNTERS`), the CNY per check and per association member and month, and whether associations are on.
+    :func:`month_table` turns it into metrics."""
+
+    tallies: np.ndarray
+    counters: dict
+    cost_per_check: float
+    cost_per_member: float
+    associations: bool
+
+
+class MonthLog:
+    """Collects an engine's reported months (:meth:`add` each month's tally and counts) into :class:`Months`."""
+
+    def __init__(self, cost_per_check: float, cost_per_member: float, associations: bool) -> None:
+        self.costs = (cost_per_check, cost_per_member, associations)
+        self.tallies: list[np.ndarray] = []
+        self.counters: list[dict] = []
+
+    def add(self, t: np.ndarray, counters: dict) -> None:
+        """One month: its tally and its counts (units in :data:`METRICS`)."""
+        self.tallies.append(np.array(t, dtype=np.float64))
+        self.counters.append(dict(counters))
+
+    def months(self) -> Months:
+        """The months added so far."""
+        n = len(self.tallies)
+        tallies = np.stack(self.tallies) if n else np.zeros((0, N_GROUPS, len(TALLY_COLUMNS)))
+        counters = {m.name: np.array([c[m.name] for c in self.counters], dtype=np.int64 if m.integer else np.float64)
+                    for m in _COUNTED}
+        return Months(tallies, counters, *self.costs)
+
+
+def _ratios(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` where ``den > 0``, NaN elsewhere (float64)."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _counts(x: np.ndarray) -> np.ndarray:
+    """Tally sums as whole numbers (int64, rounded half to even as Python's ``round``)."""
+    return np.rint(x).astype(np.int64)
+
+
+def month_table(m: Months) -> tuple[dict, dict]:
+    """Every metric of every month (the definition of the metrics).
+
+    Returns ``totals``: one array over the months per metric in :data:`METRICS`'s order (int64 for counts,
+    float64 otherwise; NaN where a ratio is undefined), then ``month`` (0, 1, ...); and ``groups``: the
+    breakdowns, one row per (month, breakdown, group) month by month, with columns ``by``, ``group``,
+    :data:`GROUP_METRICS` and ``month``.
+    """
+    t = m.tallies
+    n_months = t.shape[0]
+    col = {name: j for j, name in enumerate(TALLY_COLUMNS)}
+    # every breakdown covers the whole population; sectors give the totals (columns by name)
+    by_sector = t[:, GROUP_OFFSETS["sector"]:GROUP_OFFSETS["sector"] + len(SECTORS)]
+    total = by_sector.sum(axis=1)
+    s = {name: total[:, j] for name, j in col.items()}
+    n = _counts(s["merchants"])
+    inspections = _counts(s["inspections"])
+    detections = _counts(s["detections"])
+    # membership acts only where associations are on
+    members = _counts(s["members"]) if m.associations else np.zeros(n_months, np.int64)
+    out = {
+        "compliance_rate": _ratios(s["compliant"], s["operating"]),
+        "violations": _counts(s["violations"]),
+        "severe_violations": _counts(s["severe_violations"]),
+        "inspections": inspections,
+        "hit_rate": _ratios(detections, inspections),
+        "burden_on_compliant": _counts(s["burden_on_compliant"]),
+        "detections": detections,
+        "false_positives": _counts(s["false_positives"]),
+        "inspection_cost": inspections * m.cost_per_check,
+        "fines": s["fines"].astype(np.float64),
+        "consumer_harm": s["consumer_harm"].astype(np.float64),
+        "red_list_share": _ratios(s["red"], n),
+        "key_attention_share": _ratios(s["key_attention"], n),
+        "blacklist_share": _ratios(s["blacklist"], n),
+        "merchants": n,
+        "wrongly_listed": _counts(s["wrongly_listed"]),
+        "demand_lost_to_disclosure": s["demand_lost"].astype(np.float64),
+        "credit_demand": s["credit_demand"].astype(np.float64),
+        "association_members": members,
+        "association_cost": members * m.cost_per_member,
+        "consumer_satisfaction": _ratios(s["revenue_compliant"], s["revenue"]),
+        "integrity_awareness": _ratios(s["norm"], n),
+    }
+    for metric in _COUNTED:
+        out[metric.name] = np.asarray(m.counters[metric.name], dtype=np.int64 if metric.integer else np.float64)
+    o = GROUP_OFFSETS["tier"]
+    for i, tier in enumerate(TIERS):
+        out[f"tier_share_{tier}"] = _ratios(t[:, o + i, col["merchants"]], n)
+    o = GROUP_OFFSETS["type"]
+    for i, typ in enumerate(TYPES):
+        out[f"compliance_rate_{typ}"] = _ratios(t[:, o + i, col["compliant"]], t[:, o + i, col["operating"]])
+    totals = {metric.name: out[metric.name] for metric in METRICS}  # in the registry's order
+    totals["month"] = np.arange(n_months, dtype=np.int64)
+
+    by = np.array([b for b, names in BREAKDOWNS.items() for _ in names], dtype=object)
+    group = np.array([g for names in BREAKDOWNS.values() for g in names], dtype=object)
+    g = t.reshape(n_months * N_GROUPS, len(TALLY_COLUMNS))
+    groups = {"by": np.tile(by, n_months), "group": np.tile(group, n_months)}
+    for c in GROUP_COUNTS:
+        groups[c] = g[:, col[c]].astype(np.float64)
+    groups["compliance_rate"] = _ratios(g[:, col["compliant"]], g[:, col["operating"]])
+    groups["consumer_satisfaction"] = _ratios(g[:, col["revenue_compliant"]], g[:, col["revenue"]])
+    groups["integrity_awareness"] = _ratios(g[:, col["norm"]], g[:, col["merchants"]])
+    groups["month"] = np.repeat(np.arange(n_months, dtype=np.int64), N_GROUPS)
+    return totals, groups
 
 
 def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_member: float = 0.0,
                  associations: bool = True) -> tuple[dict, list[dict]]:
-    """Count one month from its tally.
+    """Count one month from its tally (one month of :func:`month_table`).
 
     Parameters
     ----------
@@ -130,63 +244,14 @@ def month_record(t: np.ndarray, counters: dict, cost_per_check: float, cost_per_
     Returns
     -------
     totals : dict
-        One value per metric in :data:`METRICS`.
+        One value per metric in :data:`METRICS` (Python int or float).
     groups : list of dict
         One row per (breakdown, group) with :data:`GROUP_METRICS`.
     """
-    by_sector = t[GROUP_OFFSETS["sector"]:GROUP_OFFSETS["sector"] + len(SECTORS)]
-    # every breakdown covers the whole population; sectors give the totals (columns by name)
-    s = dict(zip(TALLY_COLUMNS, by_sector.sum(axis=0)))
-    n = int(round(s["merchants"]))
-    inspections = int(round(s["inspections"]))
-    detections = int(round(s["detections"]))
-    members = int(round(s["members"])) if associations else 0  # membership acts only where associations are on
-    totals = {
-        "compliance_rate": _ratio(s["compliant"], s["operating"]),
-        "violations": int(round(s["violations"])),
-        "severe_violations": int(round(s["severe_violations"])),
-        "inspections": inspections,
-        "hit_rate": _ratio(detections, inspections),
-        "burden_on_compliant": int(round(s["burden_on_compliant"])),
-        "detections": detections,
-        "false_positives": int(round(s["false_positives"])),
-        "inspection_cost": inspections * cost_per_check,
-        "fines": float(s["fines"]),
-        "consumer_harm": float(s["consumer_harm"]),
-        "red_list_share": _ratio(s["red"], n),
-        "key_attention_share": _ratio(s["key_attention"], n),
-        "blacklist_share": _ratio(s["blacklist"], n),
-        "merchants": n,
-        "wrongly_listed": int(round(s["wrongly_listed"])),
-        "demand_lost_to_disclosure": float(s["demand_lost"]),
-        "credit_demand": float(s["credit_demand"]),
-        "association_members": members,
-        "association_cost": members * cost_per_member,
-        "consumer_satisfaction": _ratio(s["revenue_compliant"], s["revenue"]),
-        "integrity_awareness": _ratio(s["norm"], n),
-    }
-    for m in _COUNTED:
-        totals[m.name] = int(counters[m.name]) if m.integer else float(counters[m.name])
-    o = GROUP_OFFSETS["tier"]
-    for i, tier in enumerate(TIERS):
-        g = dict(zip(TALLY_COLUMNS, t[o + i]))
-        totals[f"tier_share_{tier}"] = _ratio(g["merchants"], n)
-    o = GROUP_OFFSETS["type"]
-    for i, typ in enumerate(TYPES):
-        g = dict(zip(TALLY_COLUMNS, t[o + i]))
-        totals[f"compliance_rate_{typ}"] = _ratio(g["compliant"], g["operating"])
-    totals = {m.name: totals[m.name] for m in METRICS}  # in the registry's order
-
-    groups: list[dict] = []
-    for by, names in BREAKDOWNS.items():
-        o = GROUP_OFFSETS[by]
-        for i, group in enumerate(names):
-            row = {"by": by, "group": group}
-            g = dict(zip(TALLY_COLUMNS, t[o + i]))
-            for c in GROUP_COUNTS:
-                row[c] = float(g[c])
-            row["compliance_rate"] = _ratio(g["compliant"], g["operating"])
-            row["consumer_satisfaction"] = _ratio(g["revenue_compliant"], g["revenue"])
-            row["integrity_awareness"] = _ratio(g["norm"], g["merchants"])
-            groups.append(row)
-    return totals, groups
+    log = MonthLog(cost_per_check, cost_per_member, associations)
+    log.add(t, counters)
+    totals, groups = month_table(log.months())
+    one = {name: v[0].item() for name, v in totals.items() if name != "month"}
+    rows = [{k: (v[i].item() if isinstance(v[i], np.generic) else v[i]) for k, v in groups.items() if k != "month"}
+            for i in range(N_GROUPS)]
+    return one, rows

@@ -110,6 +110,12 @@ class Params:
     # the regime before month 0 (S0): its compiled policy, run for burn_in months unreported
     pre_plan: Params | None = None
     burn_in: int = 0
+    # what drawing merchants needs, built once (_tables): cumulative sector and type shares, the types' mean
+    # norms at entry (0-1) and the sectors' unintended-violation factors (x)
+    sector_cdf: np.ndarray | None = None
+    type_cdf: np.ndarray | None = None
+    type_norm: np.ndarray | None = None
+    unintended_factor: np.ndarray | None = None
 
 
 def _tables(p: Params) -> Params:
@@ -121,7 +127,17 @@ def _tables(p: Params) -> Params:
         sectors[field] = values
     tiers = np.zeros(len(TIERS), TIER_DTYPE)
     tiers["credit_bonus"] = p.tier_bonus
-    return replace(p, record=parameter_record(p), sectors=sectors, tiers=tiers)
+    scn = p.scenario
+    factor = np.array([getattr(scn.population.sectors, k).unintended_factor for k in SECTORS])
+    return replace(p, record=parameter_record(p), sectors=sectors, tiers=tiers, sector_cdf=_cdf(p.sector_share),
+                   type_cdf=_cdf(p.type_mix), type_norm=type_norms(scn), unintended_factor=factor)
+
+
+def _cdf(probs: np.ndarray) -> np.ndarray:
+    """Cumulative shares, normalised to end at 1 (:func:`_categorical`)."""
+    cdf = np.cumsum(probs)
+    cdf /= cdf[-1]
+    return cdf
 
 
 def capacity_of(scn: Scenario) -> float:
@@ -235,17 +251,10 @@ def _compile(scn: Scenario) -> Params:
     ))
 
 
-def _categorical(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
-    """``n`` category indices (int8) with the given probabilities: the number of cumulative
-    probabilities a uniform draw reaches (what ``searchsorted(cdf, u, side="right")`` gives, but
-    several times faster for the few categories used here)."""
-    cdf = np.cumsum(probs)
-    cdf /= cdf[-1]
-    u = rng.random(n)
-    out = np.zeros(n, dtype=np.int8)
-    for c in cdf[:-1]:
-        out += u >= c
-    return out
+def _categorical(rng: np.random.Generator, cdf: np.ndarray, n: int) -> np.ndarray:
+    """``n`` category indices (int8) with cumulative probabilities ``cdf`` (:func:`_cdf`): the number of
+    cumulative probabilities below the last that a uniform draw reaches."""
+    return np.searchsorted(cdf[:-1], rng.random(n), side="right").astype(np.int8)
 
 
 def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int | None = None) -> dict:
@@ -261,23 +270,30 @@ def draw_merchants(p: Params, n: int, rng: np.random.Generator, forced_type: int
     every merchant that type (used for applicants with a blacklist record, who
     enter as defiant).
     """
+    if n == 0:  # no draws (an empty draw takes nothing from the generator)
+        return {k: v[:0].copy() for k, v in _EMPTY.items()}
     scn = p.scenario
-    sector = _categorical(rng, p.sector_share, n)
+    sector = _categorical(rng, p.sector_cdf, n)
     if forced_type is None:
-        mtype = _categorical(rng, p.type_mix, n)
+        mtype = _categorical(rng, p.type_cdf, n)
     else:
         mtype = np.full(n, forced_type, dtype=np.int8)
-    revenue = p.revenue_median[sector] * np.exp(p.revenue_sigma[sector] * rng.standard_normal(n))
+    median = p.revenue_median[sector]
+    revenue = median * np.exp(p.revenue_sigma[sector] * rng.standard_normal(n))
     score = np.full(n, scn.policy.tiers.entry_score)  # the same for every type: scores come from records (S14)
     soc = scn.behaviour.social
-    norm = np.clip(type_norms(scn)[mtype] + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
+    norm = np.clip(p.type_norm[mtype] + soc.initial_norm_sd * rng.standard_normal(n) + p.norm_boost[sector], 0, 1)
     cap = scn.behaviour.capability
-    factor = np.array([getattr(scn.population.sectors, k).unintended_factor for k in SECTORS])
-    slip = unintended_chance(cap.unintended_rate, factor[sector], revenue, p.revenue_median[sector],
+    slip = unintended_chance(cap.unintended_rate, p.unintended_factor[sector], revenue, median,
                              cap.size_elasticity, scn.behaviour.careless_violation_rate, mtype == CARELESS)
     member = rng.random(n) < p.association_share[sector]  # drawn even when off (share 0): draws stay paired
     return {"sector": sector, "mtype": mtype, "revenue": revenue, "score": score, "norm": norm, "member": member,
             "slip": slip, "anchor": norm.copy()}
+
+
+_EMPTY = {"sector": np.zeros(0, np.int8), "mtype": np.zeros(0, np.int8), "revenue": np.zeros(0),
+          "score": np.zeros(0), "norm": np.zeros(0), "member": np.zeros(0, bool), "slip": np.zeros(0),
+          "anchor": np.zeros(0)}
 
 
 def type_norms(scn: Scenario) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Engines: orchestrations of the rules in :mod:`sim.model.rules`.
 
-Each engine exposes ``run(params, rng, on_month=None) -> (records, group_records)``:
+Each engine exposes ``run(params, rng, on_month=None) -> Months`` (:class:`sim.model.metrics.Months`: the
+reported months' tallies and counts, which :func:`sim.model.metrics.month_table` turns into metrics):
 
 * ``mesa``: the readable reference, one Mesa ``Agent`` per merchant;
 * ``fast``: the same rules over arrays, compiled by numba (docked to ``mesa`` by

@@ -48,7 +48,7 @@ from sim.model.layout import (
     STRATUM_DTYPE,
     World,
 )
-from sim.model.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, month_record
+from sim.model.metrics import COUNTERS, GROUP_OFFSETS, N_GROUPS, SUM_COLUMNS, TALLY_COLUMNS, MonthLog, Months
 from sim.model.params import (
     N_STRATA,
     Params,
@@ -62,7 +62,8 @@ from sim.model.params import (
 from sim.model.schema import SECTORS
 from sim.model.streams import BEFORE_START, Draw, counter, counter_uniform
 
-__all__ = ["run", "burn_in_key", "clear_burn_ins", "BURN_IN_CACHE_BYTES", "State", "CHUNK", "bytes_per_merchant", "N_CELLS", "N_PATTERNS", "MONEY_DTYPE"]
+__all__ = ["run", "burn_in_key", "clear_burn_ins", "BURN_IN_CACHE_BYTES",
+           "State", "CHUNK", "bytes_per_merchant", "N_CELLS", "N_PATTERNS", "MONEY_DTYPE"]
 
 CHUNK = 1 << 16
 """Slots per chunk (65,536): the unit of parallel work; fixed, so results do not depend on threads."""
@@ -524,7 +525,7 @@ def _burnt_in(params: Params, rng: np.random.Generator) -> _Carry:
         return carry.copy()
     pre = params.pre_plan
     c = _start(pre, params.merchants, rng)
-    _months(c, pre, params.burn_in, False, True, rng)
+    _months(c, pre, params.burn_in, True, rng)
     if c.nbytes() <= BURN_IN_CACHE_BYTES // 4:
         with _burn_ins_lock:
             _burn_ins[key] = (c.copy(), rng.bit_generator.state)
@@ -533,18 +534,18 @@ def _burnt_in(params: Params, rng: np.random.Generator) -> _Carry:
     return c
 
 
-def _months(c: _Carry, reg: Params, n_months: int, reported: bool, then: bool, rng: np.random.Generator,
-            records: list | None = None, group_records: list | None = None,
-            on_month: Callable[[], None] | None = None) -> None:
-    """Step ``n_months`` months of regime ``reg`` drawing from ``rng``; when ``reported``, append each month's
-    record and breakdown rows and call ``on_month``. ``then``: another regime follows (the merchants' exits are
-    drawn after the last month)."""
+def _months(c: _Carry, reg: Params, n_months: int, then: bool, rng: np.random.Generator,
+            log: MonthLog | None = None, on_month: Callable[[], None] | None = None) -> None:
+    """Step ``n_months`` months of regime ``reg`` drawing from ``rng``; when ``log`` is given (reported months),
+    add each month's tally and counts to it and call ``on_month``. ``then``: another regime follows (the
+    merchants' exits are drawn after the last month)."""
     state = c.state
     scn = reg.scenario
     pol = scn.policy
     ins = pol.inspection
     P = c.P
     p_hat0 = c.p_hat0
+    reported = log is not None
     sector_rows = slice(GROUP_OFFSETS["sector"], GROUP_OFFSETS["sector"] + len(SECTORS))
     red_col, op_col, ok_col = (TALLY_COLUMNS.index(name) for name in ("red", "operating", "compliant"))
     plan_rates = reg.stratum_prob * ins.detection_probability  # the plan's rates: what merchants look ahead with
@@ -594,11 +595,7 @@ def _months(c: _Carry, reg: Params, n_months: int, reported: bool, then: bool, r
                     counters[name] = out.counters[name].sum().item()
             counters["incentive_value"] = float(t[sector_rows, red_col] @ reg.red_value)
             counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
-            totals, groups = month_record(t, counters, ins.cost_per_check, pol.associations.cost_per_member,
-                                          pol.associations.enabled)
-            totals["month"] = month
-            records.append(totals)
-            group_records.append(groups)
+            log.add(t, counters)
         n_op = t[sector_rows, op_col]
         n_ok = t[sector_rows, ok_col]
         peer = np.where(n_op > 0, n_ok / np.maximum(n_op, 1), peer)
@@ -611,22 +608,21 @@ def _months(c: _Carry, reg: Params, n_months: int, reported: bool, then: bool, r
     c.counts, c.campaign, c.peer, c.exits, c.now = counts, campaign, peer, exits, now
 
 
-def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
-        ) -> tuple[list[dict], list[list[dict]]]:
+def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None) -> Months:
     """Run one replication with the fast engine.
 
-    Same contract as :func:`sim.model.engines.mesa_engine.run`: the month records
-    (one dict of :data:`sim.model.metrics.METRICS` per month) and the breakdown rows
-    per month. ``on_month`` is called after each reported month. The burn-in under the pre-plan regime
-    (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it. A burn-in this
-    process has stepped before from the same generator state is continued, not stepped again (:func:`_burnt_in`).
+    Same contract as :func:`sim.model.engines.mesa_engine.run`: the reported months' tallies and counts
+    (:class:`sim.model.metrics.Months`; :func:`sim.model.metrics.month_table` gives the metrics). ``on_month`` is
+    called after each reported month. The burn-in under the pre-plan regime (:func:`sim.model.params.regimes`)
+    runs first, unreported; month stamps run on through it. A burn-in this process has stepped before from the
+    same generator state is continued, not stepped again (:func:`_burnt_in`).
     """
-    records: list[dict] = []
-    group_records: list[list[dict]] = []
+    pol = params.scenario.policy
+    log = MonthLog(pol.inspection.cost_per_check, pol.associations.cost_per_member, pol.associations.enabled)
     if params.pre_plan is not None and params.burn_in > 0:
         c = _burnt_in(params, rng)
         _enter(c, params, rng)
     else:
         c = _start(params, params.merchants, rng)
-    _months(c, params, params.months, True, False, rng, records, group_records, on_month)
-    return records, group_records
+    _months(c, params, params.months, False, rng, log, on_month)
+    return log.months()

@@ -29,7 +29,7 @@ import numpy as np
 from sim.model import kernel as K
 from sim.model import rules as R
 from sim.model.layout import KERNEL_COUNTERS, STATE, World, as_namespace, rows_as_namespaces
-from sim.model.metrics import COUNTERS, month_record, tally
+from sim.model.metrics import COUNTERS, MonthLog, Months, tally
 from sim.model.params import (
     N_STRATA,
     Params,
@@ -143,8 +143,8 @@ class CreditModel(mesa.Model):
         self._set_regime(self.regimes[0][0])
         self.peer_compliance = np.full(len(params.sector_share), initial_peer_compliance(self.scn))
         self.world = World(0, self.sectors, self.tiers, self.strata, self.peer_compliance)
-        self.records: list[dict] = []
-        self.group_records: list[list[dict]] = []
+        pol = params.scenario.policy
+        self.log = MonthLog(pol.inspection.cost_per_check, pol.associations.cost_per_member, pol.associations.enabled)
         # the starting population has a clean record of red.clean_months (the plan starts on existing records);
         # entrants start with none
         self._add(draw_merchants(self.p, params.merchants, self.rng), self.scn.policy.lists.red.clean_months)
@@ -246,11 +246,7 @@ class CreditModel(mesa.Model):
                 self.counters[name] = getattr(self.k, name)
         self.counters["approval_days_saved"] = self.k.commitments_signed * pol.commitments.days_saved
         self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
-        totals, groups = month_record(tally(arrays), self.counters, pol.inspection.cost_per_check,
-                                      pol.associations.cost_per_member, pol.associations.enabled)
-        totals["month"] = self.month
-        self.records.append(totals)
-        self.group_records.append(groups)
+        self.log.add(tally(arrays), self.counters)
 
     def step(self) -> None:
         """One month, in the order given in the module docstring."""
@@ -269,12 +265,11 @@ class CreditModel(mesa.Model):
         self.now += 1
 
 
-def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None
-        ) -> tuple[list[dict], list[list[dict]]]:
+def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None) -> Months:
     """Run one replication with the Mesa engine.
 
-    Returns the month records (one dict of :data:`sim.model.metrics.METRICS` per
-    month) and the breakdown rows per month. ``on_month`` is called after each
+    Returns the reported months' tallies and counts (:class:`sim.model.metrics.Months`;
+    :func:`sim.model.metrics.month_table` gives the metrics). ``on_month`` is called after each
     reported month (for progress bars). The burn-in under the pre-plan regime
     (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it.
     """
@@ -288,4 +283,4 @@ def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] |
             model.step()
             if reported and on_month is not None:
                 on_month()
-    return model.records, model.group_records
+    return model.log.months()
