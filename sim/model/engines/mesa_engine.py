@@ -29,7 +29,7 @@ import numpy as np
 from sim.model import kernel as K
 from sim.model import rules as R
 from sim.model.layout import KERNEL_COUNTERS, STATE, World, as_namespace, rows_as_namespaces
-from sim.model.metrics import COUNTERS, MonthLog, Months, tally
+from sim.model.metrics import COUNTERS, MonthLog, Months, month_table, tally
 from sim.model.params import (
     N_STRATA,
     Params,
@@ -247,6 +247,13 @@ class CreditModel(mesa.Model):
         self.counters["approval_days_saved"] = self.k.commitments_signed * pol.commitments.days_saved
         self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
         self.log.add(tally(arrays), self.counters)
+
+    @property
+    def records(self) -> list[dict]:
+        """The reported months so far, one dict of :data:`sim.model.metrics.METRICS` each (numbers as numpy
+        scalars; :func:`sim.model.metrics.month_table`)."""
+        totals, _ = month_table(self.log.months())
+        return [{k: v[i] for k, v in totals.items()} for i in range(len(self.log.tallies))]
 
     def step(self) -> None:
         """One month, in the order given in the module docstring."""
