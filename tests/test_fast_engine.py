@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from sim.experiment import runner
 from sim.experiment.runner import run_scenario
 from sim.model import rules as R
 from sim.model import streams
@@ -109,6 +110,26 @@ def test_same_numbers_with_one_thread_or_two():
     two = run_scenario(scn, reps=1, seed=9, engine="fast", progress=False).timeseries
     assert one.equals(two)
     assert (two[two["by"] == "all"]["merchants"] > F.CHUNK).all()  # more than one chunk throughout
+
+
+def test_replications_side_by_side_give_the_numbers_of_one_after_another():
+    """Small fast runs step their replications in threads, one per core (runner._replications): each
+    replication's numbers must be those it has when the replications run one after another."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: nothing to compare")
+    scn = small("shahe_plan.yaml", population={"merchants": 500, "months": 8, "burn_in_months": 12})
+    params = compile_scenario(scn)
+    assert runner._side_by_side("fast", params, 3) == 2
+    F.clear_burn_ins()
+    side = run_scenario(scn, reps=3, seed=2, engine="fast", progress=False).timeseries
+    F.clear_burn_ins()
+    numba.set_num_threads(1)
+    try:
+        assert runner._side_by_side("fast", params, 3) == 1
+        alone = run_scenario(scn, reps=3, seed=2, engine="fast", progress=False).timeseries
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    pd.testing.assert_frame_equal(side, alone, check_exact=True)
 
 
 def test_a_kept_burn_in_continues_exactly_as_a_new_one():

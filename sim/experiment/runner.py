@@ -77,19 +77,45 @@ def run_scenario(scn: Scenario, reps: int = 10, seed: int = 0, engine: str = "au
     engine = resolve_engine(engine, scn.population.merchants)
     pop = scn.population
     check_fits(engine, pop.merchants, pop.months, pop.entry_rate_per_month, pop.exit_rate_per_month, scn.name)
-    run = get_engine(engine)
     params = compile_scenario(scn)
     t0 = time.perf_counter()
     frames = []
     bar = tqdm(total=reps * params.months, desc=f"{scn.name} ({engine})", unit="month",
                disable=not progress, delay=2.0, leave=False)
     try:
-        for r, rng in enumerate(rep_generators(seed, reps)):
-            frames.extend(_rep_frames(run(params, rng, on_month=lambda: bar.update(1)), r))
+        for r, months in enumerate(_replications(engine, params, rep_generators(seed, reps), lambda: bar.update(1))):
+            frames.extend(_rep_frames(months, r))
     finally:
         bar.close()
     ts = _long(frames)
     return RunResult(scn, engine, seed, reps, ts, summarise(ts), time.perf_counter() - t0)
+
+
+def _replications(engine: str, params, generators: list, on_month) -> list:
+    """Each replication's :class:`~sim.model.metrics.Months`, in order. Fast-engine runs of at most one chunk of
+    merchants use one core each however many threads the engine has, so they run side by side, one thread per
+    core, each stepping its months without the interpreter lock (:func:`sim.model.engines.fast_engine.run` with
+    ``serial``): the same numbers as one after another."""
+    run = get_engine(engine)
+    threads = _side_by_side(engine, params, len(generators))
+    if threads <= 1:
+        return [run(params, rng, on_month=on_month) for rng in generators]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda rng: run(params, rng, on_month=on_month, serial=True), generators))
+
+
+def _side_by_side(engine: str, params, reps: int) -> int:
+    """Threads for :func:`_replications`: the engine's threads for fast runs that start in half a chunk (room to
+    grow: a run that outgrows its chunk is still right, only slower), else 1."""
+    if engine != "fast" or reps < 2:
+        return 1
+    import numba
+
+    from sim.model.engines.fast_engine import CHUNK
+
+    return min(reps, numba.get_num_threads()) if params.merchants <= CHUNK // 2 else 1
 
 
 def _rep_frames(months: Months, r: int) -> list[pd.DataFrame]:

@@ -173,7 +173,7 @@ _CELL_GROUPS = _cell_groups()
 _SUM_TO_TALLY = np.array([TALLY_COLUMNS.index(c) for c in SUM_COLUMNS], dtype=np.int64)
 
 
-@numba.njit(cache=True)
+@numba.njit(nogil=True, cache=True)
 def _tally_from_cells_jit(cells, money, pattern_columns, cell_groups, n_groups, sum_to_tally):
     n_chunks, n_cells, n_patterns = cells.shape
     n_cols = pattern_columns.shape[1]
@@ -254,6 +254,13 @@ def _exits_before_start(key, st, campaign, params, counts, counters):
         _exits_in_chunk(c, key, st, campaign, params, counts, counters)
 
 
+@numba.njit(nogil=True, cache=True)
+def _exits_before_start_serial(key, st, campaign, params, counts, counters):
+    """:func:`_exits_before_start` chunk after chunk in the calling thread (see :func:`_month_serial`)."""
+    for c in range(counts.shape[0]):
+        _exits_in_chunk(c, key, st, campaign, params, counts, counters)
+
+
 @numba.njit(cache=True)
 def _exits_in_chunk(c, key, st, campaign, params, counts, counters):
     """Chunk ``c`` of :func:`_exits_before_start` (a function of its own: numba passes the records in it by
@@ -275,6 +282,14 @@ def _month(st, params, w, plan, out):
     """One month for every merchant slot, chunks in parallel (see :func:`_chunk`); ``params`` holds the
     parameter record (an array of one)."""
     for c in numba.prange(plan.counts.shape[0]):
+        _chunk(c, st, params, w, plan, out)
+
+
+@numba.njit(nogil=True, cache=True)
+def _month_serial(st, params, w, plan, out):
+    """:func:`_month` chunk after chunk in the calling thread, without the interpreter lock: for runs of one
+    chunk stepped side by side in threads (:func:`run` with ``serial``), the same numbers."""
+    for c in range(plan.counts.shape[0]):
         _chunk(c, st, params, w, plan, out)
 
 
@@ -399,10 +414,23 @@ def _recount(st, campaign, counts):
     """Strata counts per chunk of the merchants present (``counts``, zeroed by the caller), with ``campaign``
     the sectors under a special campaign: what the last month's pass counted for the month that follows."""
     for c in numba.prange(counts.shape[0]):
-        for i in range(c * CHUNK, min(st.shape[0], (c + 1) * CHUNK)):
-            m = st[i]
-            if m.alive != 0:
-                counts[c, stratum_of(m.tier, m.list_state, campaign[m.sector])] += 1
+        _recount_chunk(c, st, campaign, counts)
+
+
+@numba.njit(nogil=True, cache=True)
+def _recount_serial(st, campaign, counts):
+    """:func:`_recount` chunk after chunk in the calling thread (see :func:`_month_serial`)."""
+    for c in range(counts.shape[0]):
+        _recount_chunk(c, st, campaign, counts)
+
+
+@numba.njit(nogil=True, cache=True)
+def _recount_chunk(c, st, campaign, counts):
+    """Chunk ``c`` of :func:`_recount`."""
+    for i in range(c * CHUNK, min(st.shape[0], (c + 1) * CHUNK)):
+        m = st[i]
+        if m.alive != 0:
+            counts[c, stratum_of(m.tier, m.list_state, campaign[m.sector])] += 1
 
 
 class _Carry:
@@ -411,7 +439,8 @@ class _Carry:
     campaign, the month stamp, the replication's draw key, the inspectors' skills 0-1, the parameter record and
     the regime's integrity-pledge boost 0-1 per sector)."""
 
-    __slots__ = ("state", "counts", "peer", "exits", "campaign", "now", "key", "skills", "P", "norm_boost", "p_hat0")
+    __slots__ = ("state", "counts", "peer", "exits", "campaign", "now", "key", "skills", "P", "norm_boost", "p_hat0",
+                 "serial")
 
     def copy(self) -> _Carry:
         """A copy whose arrays are the run's own (a cached burn-in is continued from copies)."""
@@ -429,10 +458,11 @@ class _Carry:
         return self.state.a.nbytes + self.counts.nbytes + 4096
 
 
-def _start(first: Params, merchants: int, rng: np.random.Generator) -> _Carry:
+def _start(first: Params, merchants: int, rng: np.random.Generator, serial: bool) -> _Carry:
     """A run's first draws (its key, the inspectors, the starting population) and the exits that open its first
-    month, under the first regime ``first``."""
+    month, under the first regime ``first``; ``serial``: stepped in the calling thread (:func:`_month_serial`)."""
     c = _Carry()
+    c.serial = serial
     c.key = np.uint64(rng.integers(0, 2**63, dtype=np.uint64))
     c.skills = _skills(first, rng)
     c.P = np.array([first.record], dtype=first.record.dtype)
@@ -457,7 +487,8 @@ def _start(first: Params, merchants: int, rng: np.random.Generator) -> _Carry:
     c.counts = np.zeros((state.n_chunks(), N_STRATA), dtype=np.int64)
     kcount = np.zeros(state.n_chunks(), COUNTER_DTYPE)
     c.campaign = campaign_active(first.scenario, 0)
-    _exits_before_start(c.key, state.a, c.campaign, c.P, c.counts, kcount)
+    (_exits_before_start_serial if serial else _exits_before_start)(c.key, state.a, c.campaign, c.P, c.counts,
+                                                                     kcount)
     c.exits = int(kcount["exits"].sum())
     c.peer = np.full(len(SECTORS), initial_peer_compliance(first.scenario))
     c.now = 0  # months since the run began, burn-in included: the kernel's month stamps
@@ -477,7 +508,7 @@ def _enter(c: _Carry, reg: Params, rng: np.random.Generator) -> None:
         a[name][alive] = np.clip(a[name][alive] + boost[alive], 0.0, 1.0)
     c.campaign = campaign_active(reg.scenario, 0)
     c.counts = np.zeros((c.state.n_chunks(), N_STRATA), dtype=np.int64)
-    _recount(a, c.campaign, c.counts)
+    (_recount_serial if c.serial else _recount)(a, c.campaign, c.counts)
 
 
 BURN_IN_CACHE_BYTES = 512 << 20
@@ -504,7 +535,7 @@ def burn_in_key(params: Params) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _burnt_in(params: Params, rng: np.random.Generator) -> _Carry:
+def _burnt_in(params: Params, rng: np.random.Generator, serial: bool) -> _Carry:
     """The run after its burn-in under the pre-plan regime, and ``rng`` where the burn-in left it.
 
     A burn-in is a function of :func:`burn_in_key` and the generator's state at the start, so this process keeps
@@ -522,9 +553,11 @@ def _burnt_in(params: Params, rng: np.random.Generator) -> _Carry:
         burn_in_hits += 1
         carry, after = hit
         rng.bit_generator.state = after
-        return carry.copy()
+        c = carry.copy()
+        c.serial = serial
+        return c
     pre = params.pre_plan
-    c = _start(pre, params.merchants, rng)
+    c = _start(pre, params.merchants, rng, serial)
     _months(c, pre, params.burn_in, True, rng)
     if c.nbytes() <= BURN_IN_CACHE_BYTES // 4:
         with _burn_ins_lock:
@@ -587,7 +620,7 @@ def _months(c: _Carry, reg: Params, n_months: int, then: bool, rng: np.random.Ge
                   np.zeros((n_chunks, N_CELLS), MONEY_DTYPE), np.zeros(n_chunks, COUNTER_DTYPE),
                   np.zeros((n_chunks, N_STRATA), dtype=np.int64), np.zeros(n_chunks, MONTH_DTYPE))
         world = World(now, reg.sectors, reg.tiers, _strata_table(true_det, published, plan_rates), peer)
-        _month(state.a, P, world, plan, out)
+        (_month_serial if c.serial else _month)(state.a, P, world, plan, out)
         t = _tally_from_cells(out.cells, out.money)
         if reported:
             for name in KERNEL_COUNTERS:
@@ -608,21 +641,24 @@ def _months(c: _Carry, reg: Params, n_months: int, then: bool, rng: np.random.Ge
     c.counts, c.campaign, c.peer, c.exits, c.now = counts, campaign, peer, exits, now
 
 
-def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None) -> Months:
+def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None,
+        serial: bool = False) -> Months:
     """Run one replication with the fast engine.
 
     Same contract as :func:`sim.model.engines.mesa_engine.run`: the reported months' tallies and counts
     (:class:`sim.model.metrics.Months`; :func:`sim.model.metrics.month_table` gives the metrics). ``on_month`` is
     called after each reported month. The burn-in under the pre-plan regime (:func:`sim.model.params.regimes`)
     runs first, unreported; month stamps run on through it. A burn-in this process has stepped before from the
-    same generator state is continued, not stepped again (:func:`_burnt_in`).
+    same generator state is continued, not stepped again (:func:`_burnt_in`). ``serial`` steps the months in the
+    calling thread without the interpreter lock (for replications run side by side in threads; the same
+    numbers), else the chunks of a month in parallel.
     """
     pol = params.scenario.policy
     log = MonthLog(pol.inspection.cost_per_check, pol.associations.cost_per_member, pol.associations.enabled)
     if params.pre_plan is not None and params.burn_in > 0:
-        c = _burnt_in(params, rng)
+        c = _burnt_in(params, rng, serial)
         _enter(c, params, rng)
     else:
-        c = _start(params, params.merchants, rng)
+        c = _start(params, params.merchants, rng, serial)
     _months(c, params, params.months, False, rng, log, on_month)
     return log.months()
