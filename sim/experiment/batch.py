@@ -46,7 +46,7 @@ MAX_RUNS = 1_000_000
 """Most runs (scenarios x points x replications) one batch may plan."""
 
 __all__ = ["BatchFile", "Sweep", "Run", "Plan", "load_batch", "plan", "sample_points", "run_one", "run_many",
-           "chunk_size", "run_batch", "connect"]
+           "part_name", "chunk_size", "run_batch", "connect"]
 
 
 class _Strict(BaseModel):
@@ -329,18 +329,12 @@ def _check_memory(sizes: dict, engine: str) -> None:
 
 
 def run_one(run: Run, seed: int, engine: str) -> dict:
-    """Execute one run (on a worker): its summary row, and the row and time series as Parquet bytes.
+    """Execute one run (on a worker): its summary row and its long time series (a DataFrame, None if it failed).
 
     The summary row holds the run's key, its sample point (``p:<path>`` columns), ``status``
-    (``ok`` or ``failed``), ``error``, every metric's average over the last 12 months and the SHA-256
-    of its time series' Parquet bytes (``timeseries_sha256``, checked when a batch resumes). A run that
+    (``ok`` or ``failed``), ``error`` and every metric's average over the last 12 months. A run that
     raises is returned as ``failed`` with the error's type and message; it never stops the batch.
-    The Parquet encoding is done here, on the worker, so the client only writes bytes to disk.
     """
-    import io
-
-    import pandas as pd
-
     from sim.experiment.statistics import per_rep
     from sim.model.metrics import METRICS
 
@@ -364,20 +358,42 @@ def run_one(run: Run, seed: int, engine: str) -> dict:
         row |= {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
         row |= {m.name: math.nan for m in METRICS}
         ts = None
+    return {"summary": row, "timeseries": ts}
+
+
+def part_name(run_ids: list[str]) -> str:
+    """The file name (``part-<16 hex>.parquet``) of the store part holding these runs: a hash of their ids."""
+    return "part-" + hashlib.sha256("\n".join(run_ids).encode()).hexdigest()[:16] + ".parquet"
+
+
+def run_many(runs: list[Run], seed: int, engine: str) -> dict:
+    """:func:`run_one` for each of a few runs (one Dask task), encoded on the worker as one store part.
+
+    Returns ``part`` (:func:`part_name`), ``rows`` (the summary rows, each naming the part's time-series file
+    and that file's SHA-256, checked when a batch resumes; both empty for a failed run), and the rows and the
+    ok runs' time series, one after another, as Parquet bytes (``summary_parquet``, ``timeseries_parquet``,
+    None if every run failed). Grouping runs amortises the per-task overhead of short runs and their encoding;
+    runs of one replication share the worker's burn-in.
+    """
+    import io
+
+    import pandas as pd
 
     def parquet(df: pd.DataFrame) -> bytes:
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
         return buf.getvalue()
 
-    ts_bytes = parquet(ts) if ts is not None else None
-    row["timeseries_sha256"] = hashlib.sha256(ts_bytes).hexdigest() if ts_bytes is not None else ""
-    return {"summary": row, "summary_parquet": parquet(pd.DataFrame([row])), "timeseries_parquet": ts_bytes}
-
-
-def run_many(runs: list[Run], seed: int, engine: str) -> list[dict]:
-    """:func:`run_one` for each of a few runs (one Dask task): amortises the per-task overhead of short runs."""
-    return [run_one(r, seed, engine) for r in runs]
+    results = [run_one(r, seed, engine) for r in runs]
+    part = part_name([r.run_id for r in runs])
+    frames = [x["timeseries"] for x in results if x["timeseries"] is not None]
+    ts_bytes = parquet(pd.concat(frames, ignore_index=True)) if frames else None
+    digest = hashlib.sha256(ts_bytes).hexdigest() if ts_bytes is not None else ""
+    rows = []
+    for x in results:
+        has = x["timeseries"] is not None
+        rows.append(x["summary"] | {"timeseries_file": part if has else "", "timeseries_sha256": digest if has else ""})
+    return {"part": part, "rows": rows, "summary_parquet": parquet(pd.DataFrame(rows)), "timeseries_parquet": ts_bytes}
 
 
 SECONDS_PER_TASK = 1.0
@@ -574,6 +590,9 @@ def _run_todo(client, p: Plan, store, todo: list, counts: dict, workers: int | N
               as_completed, tqdm) -> None:
     """Submit ``todo`` in chunks, at most two tasks per worker in flight; write each result on arrival."""
     n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+    # runs that draw the same random numbers (a replication across scenarios and sample points, under common
+    # seeds) side by side in one task: a worker then steps their shared burn-in once (fast_engine._burnt_in)
+    todo = sorted(todo, key=lambda r: r.spawn_key)
     size = chunk_size(p, len(todo), n_workers)
     chunks = (todo[i:i + size] for i in range(0, len(todo), size))
     seed, engine = p.batch.seed, p.batch.engine
@@ -583,12 +602,12 @@ def _run_todo(client, p: Plan, store, todo: list, counts: dict, workers: int | N
     ac = as_completed(first)
     t0 = time.perf_counter()
     for fut in ac:
-        results = fut.result()
+        result = fut.result()
         fut.release()
-        for result in results:
-            store.write(result)
-            counts["ok" if result["summary"]["status"] == "ok" else "failed"] += 1
-        bar.update(len(results))
+        store.write(result)
+        for row in result["rows"]:
+            counts["ok" if row["status"] == "ok" else "failed"] += 1
+        bar.update(len(result["rows"]))
         bar.set_postfix(failed=counts["failed"], left=len(todo) - counts["ok"] - counts["failed"], refresh=False)
         nxt = next(chunks, None)
         if nxt is not None:

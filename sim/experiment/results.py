@@ -1,20 +1,25 @@
-"""The batch results store: one Parquet file per run, written atomically; loaders and paired comparisons.
+"""The batch results store: runs written a task at a time, atomically, as Parquet parts; loaders and paired
+comparisons.
 
 Layout of a store folder ``DIR``::
 
     DIR/manifest.json                   batch file hash, code version, engine, seeds, scenarios, sample points
     DIR/batch.yaml                      the batch file as given
-    DIR/runs/<run_id>.ok.parquet        one row: key, sample point, status, error, metrics (12-month averages)
-    DIR/runs/<run_id>.failed.parquet    the same for a run that raised (retried by the next invocation)
-    DIR/timeseries/<run_id>.parquet     the run's long time series (as ``sim run`` writes, plus ``run_id``)
+    DIR/runs/part-<hash>.parquet        a task's runs, a row each: key, sample point, status, error, metrics
+                                        (12-month averages), the time-series part and its SHA-256
+    DIR/timeseries/part-<hash>.parquet  the same runs' long time series (as ``sim run`` writes, plus ``run_id``)
 
-A run is written under a temporary name of its own process and renamed into place (time series
-first, then its summary row), so a run is in the store completely or not at all: a batch killed at
-any moment resumes by running the runs without an ``.ok`` file, and none is lost or run twice. A
-resumed batch first reads every finished run's files back; one that does not read (a truncated
-file, say) is removed, run again, and said so. Run files hold no timestamps, so the runs of an
-interrupted and resumed batch equal those of an uninterrupted one; only ``manifest.json`` records
-when the store was created.
+A part is named by a hash of its runs' ids (:func:`sim.experiment.batch.part_name`). It is written under a
+temporary name of its own process and renamed into place (time series first, then its summary rows), so a
+run is in the store completely or not at all: a batch killed at any moment resumes by running the runs
+without an ``ok`` row, and none is lost or run twice. A resumed batch first reads every part back; one
+that does not read (a truncated file, or a time series whose digest is not the one its rows record) is
+removed, its runs run again, and said so; a time-series part no summary part names (a task killed between
+its two renames) is removed. A failed run's row stays where it was written; when a later invocation runs it
+again, :func:`load` shows its ``ok`` row only. Run files hold no timestamps, so the runs of an interrupted
+and resumed batch equal those of an uninterrupted one (row for row; how runs are grouped into parts depends
+on the number of workers); only ``manifest.json`` records when the store was created. Stores written one
+file per run (``runs/<run_id>.ok.parquet``, ``timeseries/<run_id>.parquet``) read as before.
 
 The manifest records the resolved hash of every scenario: a batch whose scenario files now resolve
 to something else is refused (its runs would mix two versions). A lock file (``DIR/.lock``, held
@@ -66,27 +71,61 @@ class Store:
         self.ts = self.root / "timeseries"
 
     def completed(self) -> set[str]:
-        """Run ids with a successful result in the store (reads the folder listing only)."""
+        """Run ids with a successful result in the store (the parts' run ids and statuses)."""
         if not self.runs.is_dir():
             return set()
-        return {p.name[: -len(".ok.parquet")] for p in self.runs.iterdir() if p.name.endswith(".ok.parquet")}
+        import pyarrow.parquet as pq
+
+        done = set()
+        for p in self.runs.iterdir():
+            if p.name.endswith(".ok.parquet"):  # a store written one file per run
+                done.add(p.name[: -len(".ok.parquet")])
+            elif p.name.startswith("part-") and p.name.endswith(".parquet"):
+                try:
+                    t = pq.read_table(p, columns=["run_id", "status"])
+                except Exception:  # noqa: BLE001  (a damaged part holds nothing finished)
+                    continue
+                done.update(r for r, st in zip(t.column("run_id").to_pylist(), t.column("status").to_pylist())
+                            if st == "ok")
+        return done
 
     def verified(self) -> tuple[set[str], list[str]]:
         """Run ids whose files read back, and the ids of those that did not (their files are removed).
 
-        A finished run is its ``runs/<id>.ok.parquet`` (one row, read whole) and its time series, whose
-        SHA-256 must be the one the row records (``timeseries_sha256``). A run that fails the check is
-        removed so that the batch runs it again.
-        Called under :meth:`locked`, so every temporary file still there was left by a process that
-        died: those are removed too.
+        A part is its summary rows (read whole) and its time series, whose SHA-256 must be the one the rows
+        record (``timeseries_sha256``); a run written one file per run is checked the same way. A part that
+        fails the check is removed, so that the batch runs its runs again; a time-series part that no summary
+        part names is removed too. Called under :meth:`locked`, so every temporary file still there was left
+        by a process that died: those are removed as well.
         """
         import pyarrow.parquet as pq
 
         for folder in (self.runs, self.ts):
             for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
                 tmp.unlink(missing_ok=True)
-        good, bad = set(), []
-        for rid in sorted(self.completed()):
+        good, bad, named = set(), [], set()
+        for row in sorted(self.runs.glob("part-*.parquet")) if self.runs.is_dir() else ():
+            ts = self.ts / row.name
+            try:
+                table = pq.read_table(row)
+                ids, status = table.column("run_id").to_pylist(), table.column("status").to_pylist()
+                digests = {d for d, f in zip(table.column("timeseries_sha256").to_pylist(),
+                                             table.column("timeseries_file").to_pylist()) if f}
+                ok = len(digests) <= 1 and all(hashlib.sha256(ts.read_bytes()).hexdigest() == d for d in digests)
+            except Exception:  # noqa: BLE001  (pyarrow raises several kinds for a damaged file)
+                ok, ids, status = False, [], []
+            if ok:
+                good.update(r for r, st in zip(ids, status) if st == "ok")
+                named.add(row.name)
+            else:
+                bad.extend([r for r, st in zip(ids, status) if st == "ok"] or [row.name])
+                row.unlink(missing_ok=True)
+                ts.unlink(missing_ok=True)
+        for orphan in self.ts.glob("part-*.parquet") if self.ts.is_dir() else ():
+            if orphan.name not in named:
+                orphan.unlink(missing_ok=True)
+        for rid in sorted(r.name[: -len(".ok.parquet")] for r in self.runs.glob("*.ok.parquet")) \
+                if self.runs.is_dir() else ():
             row, ts = self.runs / f"{rid}.ok.parquet", self.ts / f"{rid}.parquet"
             try:
                 table = pq.read_table(row)
@@ -96,7 +135,7 @@ class Store:
                     ok = table.num_rows == 1 and pq.read_metadata(ts).num_rows > 0
                 else:
                     ok = table.num_rows == 1 and hashlib.sha256(ts.read_bytes()).hexdigest() == digest
-            except Exception:  # noqa: BLE001  (pyarrow raises several kinds for a damaged file)
+            except Exception:  # noqa: BLE001
                 ok = False
             if ok:
                 good.add(rid)
@@ -205,19 +244,18 @@ class Store:
             _atomic_bytes(self.root / "batch.yaml", Path(plan.source).read_bytes())
 
     def write(self, result: dict) -> None:
-        """Write one run's result atomically: its time series (if any), then its summary row.
+        """Write one task's part atomically: its time series (if any run succeeded), then its summary rows.
 
-        ``result`` is :func:`sim.experiment.batch.run_one` output: the row (``summary``) and both tables already
-        encoded as Parquet (``summary_parquet``, ``timeseries_parquet``).
+        ``result`` is :func:`sim.experiment.batch.run_many` output: the part's name, its rows and both tables
+        already encoded as Parquet (``summary_parquet``, ``timeseries_parquet``).
         """
-        row = result["summary"]
-        rid = row["run_id"]
+        part = result["part"]
         if result["timeseries_parquet"] is not None:
-            _atomic_bytes(self.ts / f"{rid}.parquet", result["timeseries_parquet"])
-        status = row["status"]
-        _atomic_bytes(self.runs / f"{rid}.{status}.parquet", result["summary_parquet"])
-        if status == "ok":
-            (self.runs / f"{rid}.failed.parquet").unlink(missing_ok=True)
+            _atomic_bytes(self.ts / part, result["timeseries_parquet"])
+        _atomic_bytes(self.runs / part, result["summary_parquet"])
+        for row in result["rows"]:  # a store written one file per run: its failed record is superseded
+            if row["status"] == "ok":
+                (self.runs / f"{row['run_id']}.failed.parquet").unlink(missing_ok=True)
 
 
 def _our_lock(path: Path) -> bool:
@@ -292,6 +330,8 @@ def load(root: str | Path) -> pd.DataFrame:
     if not files:
         return pd.DataFrame(columns=["run_id", "scenario", "sample", "rep", "status", "error"])
     df = _read_table(files, root).to_pandas()
+    # a run failed once and then succeeded has two rows: its ok row stands
+    df = df.sort_values("status", key=lambda s: s != "ok", kind="stable").drop_duplicates("run_id")
     df = df.sort_values(["scenario", "sample", "rep"], kind="stable").reset_index(drop=True)
     return df
 
@@ -304,10 +344,29 @@ def load_timeseries(root: str | Path, scenario: str | None = None, sample: int |
         runs = runs[runs["scenario"] == scenario]
     if sample is not None:
         runs = runs[runs["sample"] == sample]
-    files = [str(Path(root) / "timeseries" / f"{rid}.parquet") for rid in runs["run_id"]]
-    if not files:
+    if runs.empty:
         return pd.DataFrame()
-    return _read_table(files, Path(root)).to_pandas()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    part = runs["timeseries_file"].fillna("") if "timeseries_file" in runs.columns else pd.Series("", runs.index)
+    legacy = [str(root / "timeseries" / f"{rid}.parquet") for rid, f in zip(runs["run_id"], part) if not f]
+    tables = [_read_table(legacy, root)] if legacy else []
+    wanted = set(runs["run_id"])
+    for f in sorted(set(part) - {""}):
+        path = root / "timeseries" / f
+        try:
+            t = pq.read_table(path)
+        except (pa.ArrowException, OSError):
+            raise InputError([Problem("results", str(path.relative_to(root)), "unreadable",
+                                      f"a run file written by 'sim batch': rerun 'sim batch' on {root} "
+                                      "to recompute it")]) from None
+        tables.append(t.filter(pc.is_in(t.column("run_id"), value_set=pa.array(sorted(wanted)))))
+    df = pa.concat_tables(tables, promote_options="default").to_pandas()
+    order = {rid: i for i, rid in enumerate(runs["run_id"])}
+    return df.sort_values("run_id", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
 
 def compare(root: str | Path, baseline: str, metrics: list[str] | None = None,
