@@ -41,7 +41,6 @@ from sim.model import kernel as K
 from sim.model import rules as R
 from sim.model.layout import (
     COUNTER_DTYPE,
-    KERNEL_COUNTERS,
     MONTH_DTYPE,
     STATE,
     STATE_DTYPE,
@@ -372,14 +371,23 @@ class State:
     def place(self, slots: np.ndarray | slice, d: dict, tier: np.ndarray, p_hat0: float, months_clean: int) -> None:
         """Put new merchants (a :func:`sim.model.params.draw_merchants` dict) into ``slots``."""
         a = self.a
-        for name, _, initial, _ in STATE:
-            if initial is not None:
-                a[name][slots] = initial
+        a[slots] = _NEW_RECORD  # every field's initial value at once (the drawn ones are set below)
         for name in ("sector", "mtype", "revenue", "score", "norm", "member", "slip", "anchor"):
             a[name][slots] = d[name]
         a["tier"][slots] = tier
         a["p_hat"][slots] = p_hat0
         a["months_clean"][slots] = months_clean
+
+
+_COUNTER_NAMES = COUNTER_DTYPE.names
+
+_NEW_RECORD = np.zeros(1, STATE_DTYPE)
+for _name, _, _initial, _ in STATE:
+    if _initial is not None:
+        _NEW_RECORD[_name] = _initial
+_NEW_RECORD = _NEW_RECORD[0]
+"""A new merchant's state record before its drawn fields: :data:`sim.model.layout.STATE`'s initial values, 0
+elsewhere (the fields :meth:`State.place` sets next)."""
 
 
 def _split_checks(rng: np.random.Generator, counts: np.ndarray, per_stratum: np.ndarray) -> np.ndarray:
@@ -599,7 +607,8 @@ def _months(c: _Carry, reg: Params, n_months: int, then: bool, rng: np.random.Ge
                 free = np.concatenate([free, np.arange(old, state.capacity)])
                 counts = np.vstack([counts, np.zeros((state.n_chunks() - len(counts), N_STRATA), np.int64)])
             slots = free[:n_new]
-            d = {k: np.concatenate([x[k] for x in new]) for k in new[0]}
+            drawn = [x for x in new if len(x["sector"])]
+            d = drawn[0] if len(drawn) == 1 else {k: np.concatenate([x[k] for x in new]) for k in new[0]}
             tier = R.tier_of(d["score"], *reg.cuts)
             state.place(slots, d, tier, p_hat0, 0)
             np.add.at(counts, (slots // CHUNK, stratum_of(tier, R.NONE, campaign[d["sector"]])), 1)
@@ -623,9 +632,11 @@ def _months(c: _Carry, reg: Params, n_months: int, then: bool, rng: np.random.Ge
         (_month_serial if c.serial else _month)(state.a, P, world, plan, out)
         t = _tally_from_cells(out.cells, out.money)
         if reported:
-            for name in KERNEL_COUNTERS:
-                if name != "exits":  # this pass's exits open the next month
-                    counters[name] = out.counters[name].sum().item()
+            if n_chunks == 1:  # the one chunk's counters as they are
+                counters.update(zip(_COUNTER_NAMES, out.counters[0].item()))
+            else:
+                counters.update((name, out.counters[name].sum().item()) for name in _COUNTER_NAMES)
+            counters["exits"] = exits  # this pass's exits open the next month
             counters["incentive_value"] = float(t[sector_rows, red_col] @ reg.red_value)
             counters["approval_days_saved"] = counters["commitments_signed"] * pol.commitments.days_saved
             log.add(t, counters)
