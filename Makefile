@@ -58,6 +58,7 @@ test: env
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: env
+	$(BIN)/python benchmarks/bench_targets.py
 	$(BIN)/python benchmarks/bench_explore.py
 	$(BIN)/python benchmarks/bench_instruments.py
 	$(BIN)/python benchmarks/bench_batch.py

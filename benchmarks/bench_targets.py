@@ -73,8 +73,14 @@ def timed(*a, **k):
 B._run_todo = timed
 t0 = time.perf_counter()
 counts = run_batch(p, sys.argv[2], workers=int(sys.argv[3]), progress=False)
-print(json.dumps({"wall": time.perf_counter() - t0, "span": span["s"], "n": counts["ok"] + counts["failed"],
-                  "failed": counts["failed"]}))
+wall = time.perf_counter() - t0
+import hashlib
+from sim.experiment.results import load
+from sim.model.metrics import METRICS
+df = load(sys.argv[2]).sort_values("run_id")
+numbers = hashlib.sha256(df[[m.name for m in METRICS]].to_numpy().tobytes()).hexdigest()[:16]
+print(json.dumps({"wall": wall, "span": span["s"], "n": counts["ok"] + counts["failed"], "failed": counts["failed"],
+                  "numbers": numbers}))
 """
 
 CHILD_SOBOL = r"""
@@ -146,8 +152,12 @@ print(json.dumps({"median": statistics.median(redraws), "max": max(redraws), "n"
 
 def _tree(base: str) -> Path:
     """A copy of commit ``base`` under build/bench-base/ (made once)."""
-    sha = subprocess.run(["git", "rev-parse", "--short=12", base], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--short=12", f"{base}^{{commit}}"], cwd=ROOT, capture_output=True,
+                           text=True)
+    if found.returncode != 0:
+        raise SystemExit(f"bench_targets: --base {base}: a commit of this clone's history (fetch it, or name "
+                         "another with --base)")
+    sha = found.stdout.strip()
     tree = ROOT / "build" / "bench-base" / sha
     if not (tree / "sim" / "__init__.py").is_file():
         shutil.rmtree(tree, ignore_errors=True)
@@ -283,7 +293,11 @@ def main() -> None:
         ratio = now / base if base else float("nan")
         met = "" if ok is None else ("yes" if ok(now) else "no")
         lines.append(f"| {name} | {target} | {fmt.format(base)} | {fmt.format(now)} | {ratio:.2f}x | {met} |")
-    lines += ["", "Raw figures (JSON): " + json.dumps(rows, default=float)]
+    same = all(rows[w]["base"]["numbers"] == rows[w]["now"]["numbers"] for w in ("sobol", "behaviour"))
+    verdict = "identical" if same else "NOT identical"
+    lines += ["", f"Same numbers: every metric of every run of both batches is {verdict} in the two versions "
+              "(SHA-256 of the runs' summary metrics).",
+              "", "Raw figures (JSON): " + json.dumps(rows, default=float)]
     write_markdown("targets" if not a.quick else "targets-quick", lines)
 
 

@@ -3,7 +3,7 @@
 The merchant's month is :mod:`sim.model.kernel`, compiled by numba from the very source the Mesa engine
 runs. What this engine does itself is scheduling:
 
-* **State** is an array of :data:`sim.model.layout.STATE_DTYPE` records (56 bytes per merchant slot). A
+* **State** is an array of :data:`sim.model.layout.STATE_DTYPE` records (64 bytes per merchant slot). A
   slot whose merchant left is reused by the next entrant.
 * **One pass per month.** Each merchant, in one loop, goes through the kernel's phases (decide; be
   checked or not; record; lists; learn; close the month), is tallied, and draws whether it leaves before
@@ -18,6 +18,12 @@ runs. What this engine does itself is scheduling:
   stratum's checks are split over chunks by a multivariate hypergeometric draw, then drawn within each
   chunk by sequential selection sampling (Knuth's Algorithm S): together, a uniformly random subset of
   exactly the planned size, as ``rng.choice(..., replace=False)`` gives the Mesa engine.
+
+* **Burn-ins kept.** A run's burn-in under the pre-plan regime depends only on that regime, the behaviour,
+  the population and the generator's state, so the process keeps recent ones (:func:`_burnt_in`) and
+  continues from a copy when they match: the numbers of stepping it again.
+* **Threads.** A month's chunks run in parallel; runs of one chunk instead step side by side in threads,
+  one per replication (``serial``: each month in the calling thread, without the interpreter lock).
 
 The chunking is fixed, and per-chunk sums are added in chunk order, so the numbers do not depend on the
 number of threads. The random streams differ from the Mesa engine's, so the two agree in distribution,
