@@ -224,6 +224,26 @@ def test_a_part_killed_between_its_two_files_is_run_again(reference, tmp_path):
     _same_store(store, cut)
 
 
+def test_a_run_that_failed_and_then_succeeded_loads_once_as_ok(tmp_path):
+    """A failed run's row stays in its part; the part of its successful retry supersedes it in load()."""
+    import json
+
+    store = tmp_path / "s"
+    (store / "runs").mkdir(parents=True)
+    (store / "manifest.json").write_text(json.dumps({"batch_hash": "x", "scenarios": {"a": "h"}}))
+    row = {"run_id": "a__s0__r0", "scenario": "a", "sample": 0, "rep": 0, "seed_key": "0/0",
+           "compliance_rate": float("nan"), "timeseries_file": "", "timeseries_sha256": ""}
+    other = row | {"run_id": "a__s0__r1", "rep": 1, "status": "ok", "error": "", "compliance_rate": 0.5}
+    pd.DataFrame([row | {"status": "failed", "error": "ValueError: x"}, other]).to_parquet(
+        store / "runs" / "part-1.parquet", index=False)
+    pd.DataFrame([row | {"status": "ok", "error": "", "compliance_rate": 0.7}]).to_parquet(
+        store / "runs" / "part-2.parquet", index=False)
+    runs = load(store)
+    assert list(runs["run_id"]) == ["a__s0__r0", "a__s0__r1"]
+    assert list(runs["status"]) == ["ok", "ok"] and list(runs["compliance_rate"]) == [0.7, 0.5]
+    assert Store(store).completed() == {"a__s0__r0", "a__s0__r1"}
+
+
 def test_failed_runs_are_recorded_and_the_rest_go_on(tmp_path):
     # tier B above A's cut-off breaks a cross-field rule: that sample point fails, the other runs
     path = _batch(tmp_path, name="f", replications=2,
