@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import cpu_model
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CHINA = 181_000_000
@@ -117,14 +119,7 @@ def machine() -> dict:
     import numba
     import numpy as np
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model(platform.processor() or platform.machine())
     from sim.model.engines import available_memory
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": total / 2**30,

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import yaml
-from _results import write_markdown
+from _results import cpu_model, write_markdown
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -198,14 +198,7 @@ def _throughput(tree: Path, batch: Path, workers: int = 2) -> dict:
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import numba
     import numpy

@@ -476,10 +476,7 @@ def attention(norm, type_norm, elasticity):
     ``elasticity`` is 0 or the type's mean is a full norm."""
     if elasticity == 0.0 or type_norm >= 1.0:
         return 1.0
-    ratio = (1.0 - norm) / (1.0 - type_norm)
-    if elasticity == 1.0:  # x ** 1 is x exactly; pow would cost more than the rest of the month's rules
-        return ratio
-    return ratio ** elasticity
+    return ((1.0 - norm) / (1.0 - type_norm)) ** elasticity
 
 
 def stratified_counts(sizes, probs, capacity, rng, priority=None):

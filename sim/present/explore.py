@@ -167,8 +167,6 @@ class Explorer:
         axes.flat[0].legend(loc="lower right")
         for ax in axes.flat:
             ax.set_xlabel(t("label.month", lang))
-            # tick labels without tick marks: each mark is drawn as a line of its own (about 400 a redraw)
-            ax.tick_params(which="both", bottom=False, left=False, top=False, right=False)
         self._fig = fig
 
     def _add(self, ax, name: str, ref: pd.DataFrame, color: str, label: str, band: bool) -> None:

@@ -545,7 +545,8 @@ def burn_in_key(params: Params) -> str:
     regime's policy with the scenario's behaviour and population. Scenarios that differ only in the plan's
     levers share it."""
     scn = params.pre_plan.scenario
-    doc = {k: scn.model_dump(mode="json")[k] for k in ("policy", "behaviour", "population")}
+    dump = scn.model_dump(mode="json")
+    doc = {k: dump[k] for k in ("policy", "behaviour", "population")}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
