@@ -114,6 +114,47 @@ def _parser() -> argparse.ArgumentParser:
                    help="one sample point of a sweep (default: pooled over all)")
     c.add_argument("--csv", default=None, help="also write the full comparison to this CSV file")
 
+    rc = sub.add_parser("records", help="write the model's inspection records (the bureau's view) as a CSV file")
+    rc.add_argument("scenario", help="scenario YAML file")
+    rc.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                    help="override one parameter, e.g. behaviour.learning.rate=0.2 (repeatable)")
+    rc.add_argument("--out", required=True, help="the CSV file to write (a new file, or one 'sim records' wrote)")
+    rc.add_argument("--form", default="aggregates",
+                    help="aggregates (one row per period x sector or tier; default) or checks (one row per check, "
+                         "from the Mesa engine, whose merchants have ids)")
+    rc.add_argument("--period", default="year", help="aggregates by year (default) or month")
+    rc.add_argument("--start", default="2019-01", metavar="YYYY-MM", help="the month of month 0 (default 2019-01)")
+    rc.add_argument("--seed", type=_whole(0, 2**63 - 1, "seed"), default=0, help="seed (default 0)")
+    rc.add_argument("--engine", default="fast", help="engine of aggregates: fast (default) or mesa")
+    rc.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cal = sub.add_parser("calibrate", help="fit the behavioural uncertainties to inspection records (simulated "
+                                           "moments, CMA-ES)")
+    cal.add_argument("records", help="records CSV: one row per check or aggregates (docs/RECORDS.md)")
+    cal.add_argument("--scenario", required=True, metavar="BASE.yaml", help="the scenario the records were kept "
+                     "under (its policy; pre_plan rows: its pre_plan)")
+    cal.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                     help="override one parameter of the base scenario (repeatable)")
+    cal.add_argument("--parameters", nargs="+", default=None, metavar="P",
+                     help="parameters to fit, PATH or PATH=LO:HI (default: gain_scale, population.type_mix."
+                          "strategic, population.type_mix.defiant, behaviour.learning.rate, "
+                          "behaviour.capability.unintended_rate)")
+    cal.add_argument("--budget", type=_whole(50, 10**7, "budget"), default=3000,
+                     help="model runs for the search (default 3000; intervals and slices take 11 candidates per "
+                          "parameter more)")
+    cal.add_argument("--reps", type=_whole(2, 1000, "reps"), default=8,
+                     help="replications per candidate, the same seeds for every candidate (default 8)")
+    cal.add_argument("--seed", type=_whole(0, 2**31 - 3, "seed"), default=0, help="base seed (default 0)")
+    cal_where = cal.add_mutually_exclusive_group()
+    cal_where.add_argument("--workers", type=_whole(1, 1024, "workers"), default=None,
+                           help="run candidates on an embedded Dask cluster of this many processes (default: here, "
+                                "replications side by side in threads)")
+    cal_where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                           help="run candidates on an existing Dask scheduler (as sim batch)")
+    cal.add_argument("--out", default=None, help="output folder (default reports/calibrations/<scenario name>)")
+    cal.add_argument("--lang", default="en", help="chart language: en (default) or zh")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+
     nb = sub.add_parser("notebook", help="run one of the notebooks with parameters (papermill)")
     nb.add_argument("name", help="notebook name or path, e.g. 02_run_scenario")
     nb.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -458,8 +499,170 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _choice(flag: str, value: str, allowed: tuple) -> str:
+    if value not in allowed:
+        raise InputError([Problem(flag, flag, value, f"one of: {', '.join(allowed)}")])
+    return value
+
+
+def _records_target(path: str) -> Path:
+    """The file ``sim records`` may write: a .csv path, new or a records file it wrote (by its header)."""
+    from sim.experiment.records import AGGREGATE_COLUMNS, CHECK_COLUMNS
+
+    out = Path(path)
+    if out.suffix.lower() != ".csv":
+        raise InputError([Problem("sim records", "--out", path, "a file name ending in .csv")])
+    if out.is_symlink() or out.is_dir():
+        raise InputError([Problem("sim records", "--out", path, "a file path (not a folder or a symbolic link)")])
+    if out.exists():
+        try:
+            with out.open(encoding="utf-8") as f:
+                head = f.readline().strip()
+        except (OSError, UnicodeDecodeError):
+            head = ""
+        if head not in (",".join(CHECK_COLUMNS), ",".join(AGGREGATE_COLUMNS)):
+            raise InputError([Problem("sim records", "--out", path, "a new file or one 'sim records' wrote (this one "
+                                      "is not: choose another name)")])
+    if not out.parent.is_dir():
+        raise InputError([Problem("sim records", "--out", path, "a file in an existing folder")])
+    return out
+
+
+def _cmd_records(args: argparse.Namespace) -> int:
+    import re
+
+    from sim.experiment.records import synthetic_records, write_records
+    from sim.model.engines import check_fits
+    from sim.model.schema import load_scenario
+
+    form = _choice("--form", args.form, ("aggregates", "checks"))
+    period = _choice("--period", args.period, ("year", "month"))
+    engine = _choice("--engine", args.engine, ("fast", "mesa"))
+    m = re.fullmatch(r"(\d{4})-(\d{2})", args.start)
+    if not m or not 1990 <= int(m.group(1)) <= 2100 or not 1 <= int(m.group(2)) <= 12:
+        raise InputError([Problem("--start", "--start", args.start, "a month YYYY-MM from 1990-01 to 2100-12")])
+    scn = load_scenario(args.scenario, args.sets)
+    pop = scn.population
+    check_fits("mesa" if form == "checks" else engine, pop.merchants, pop.months, pop.entry_rate_per_month,
+               pop.exit_rate_per_month, scn.name)
+    out = _records_target(args.out)
+    t0 = time.perf_counter()
+    df = synthetic_records(scn, form, seed=args.seed, start=args.start, yearly=period == "year",
+                           engine="mesa" if form == "checks" else engine, progress=not args.quiet)
+    write_records(df, out)
+    print(f"{scn.name}: {len(df):,} rows of {form} ({pop.merchants:,} merchants x {pop.months} months from "
+          f"{args.start}, seed {args.seed}, {time.perf_counter() - t0:.1f} s) -> {out}")
+    return 0
+
+
+def _calibration_folder(out: Path):
+    from sim.experiment.outdir import OutputFolder
+
+    return OutputFolder(out, "sim calibrate", "calibration.json")
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import os
+
+    from sim.experiment.calibration import calibrate, parse_parameters
+    from sim.experiment.records import read_records
+    from sim.model.schema import load_scenario, validate_dict
+    from sim.present.i18n import check_lang
+
+    lang = check_lang(args.lang, "--lang")
+    params = parse_parameters(args.parameters)
+    records = read_records(args.records)
+    base = load_scenario(args.scenario, args.sets)
+    out = Path(args.out) if args.out else Path("reports") / "calibrations" / base.name
+    folder = _calibration_folder(out).claim()  # refused before any run if it may not be written
+    state = out.parent / f".{out.name}.calibrate-state.jsonl"
+    client = cluster = None
+    try:
+        if args.workers or args.scheduler:
+            from sim.experiment.batch import connect
+
+            client, cluster = connect(args.workers, args.scheduler)
+        n_rows = len(records.merchant_checks) if records.merchant_checks is not None else len(records.cells)
+        print(f"calibrating {len(params)} parameters of {base.name} to {args.records} ({records.form}, {n_rows:,} "
+              f"rows from {records.start}, {records.months} months); budget {args.budget:,} runs of "
+              f"{args.reps} replications", file=sys.stderr)
+        res = calibrate(records, base, params, budget=args.budget, reps=args.reps, seed=args.seed, state=state,
+                        client=client, progress=not args.quiet)
+        _write_calibration(res, records, base, args, folder, lang)
+        folder.commit()
+    except KeyboardInterrupt:
+        folder.abort()
+        if state.is_file():
+            print(f"sim calibrate: interrupted; the candidates evaluated so far are kept ({state.name}): rerun the "
+                  "same command to go on", file=sys.stderr)
+        raise SystemExit(130) from None
+    except BaseException:
+        folder.abort()
+        raise
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    state.unlink(missing_ok=True)
+    # the calibrated scenario must load as it is written
+    validate_dict(load_raw_checked(out / "calibrated.yaml"), str(out / "calibrated.yaml"))
+    w = max(len(p.path) for p in res.params)
+    print(f"{base.name}: {res.candidates} candidates ({res.resumed} from the saved state), {res.runs:,} model runs, "
+          f"{res.seconds:.0f} s -> {out}")
+    for j, p in enumerate(res.params):
+        print(f"  {p.path:<{w}}  {res.estimate[j]:.4g} [{res.lo[j]:.4g}, {res.hi[j]:.4g}]  {res.status[j]}"
+              f"  (base {res.base_values[j]:.4g})")
+    print(f"fit: J = {res.J:.1f} on {res.df} degrees of freedom, p = {res.p_value:.3g} "
+          f"({'the model fits the records' if res.p_value >= 0.05 else 'the records reject the model at 5%'})")
+    del os
+    return 0
+
+
+def load_raw_checked(path: Path) -> dict:
+    """The raw mapping of a scenario file, ``extends`` resolved."""
+    from sim.model.schema import load_raw
+
+    return load_raw(path)
+
+
+def _write_calibration(res, records, base, args, folder, lang: str) -> None:
+    import os
+
+    from sim.experiment.calibration import calibrated_yaml
+    from sim.experiment.runner import code_version
+    from sim.present.calibration import fit_chart, slices_chart
+    from sim.present.figures import save
+
+    tmp = folder.tmp
+    base_dict = base.model_dump(mode="json")
+    extends = os.path.relpath(os.path.abspath(args.scenario), os.path.abspath(folder.out))
+    header = [f"{base.name} calibrated by sim calibrate to {Path(args.records).name} ({records.form}, from "
+              f"{records.start}, {records.months} months)",
+              f"fit: J = {res.J:.1f} on {res.df} degrees of freedom, p = {res.p_value:.3g}; {res.runs:,} model runs",
+              "each fitted value carries its 95% interval; an unidentified value is the records' best guess, not a "
+              "finding"]
+    name = f"{base.name[:53]}-calibrated"
+    from sim.model.schema import parse_set
+
+    sets = {".".join(path): value for path, value in (parse_set(s) for s in args.sets)}
+    text = calibrated_yaml(res, base_dict, extends, name, header, sets)
+    (tmp / "calibrated.yaml").write_text(text, encoding="utf-8")
+    res.fit.to_csv(tmp / "fit.csv", index=False)
+    res.estimates().to_csv(tmp / "estimates.csv", index=False)
+    res.evaluations.to_csv(tmp / "evaluations.csv", index=False)
+    save(fit_chart(res, lang), "fit", tmp)
+    save(slices_chart(res, lang), "slices", tmp)
+    folder.manifest = {"records": Path(args.records).name, "form": records.form, "start": records.start,
+                       "scenario": base.name, "parameters": [p.path for p in res.params],
+                       "J": res.J, "df": res.df, "p_value": res.p_value, "runs": res.runs,
+                       "candidates": res.candidates, "seconds": round(res.seconds, 1), "seed": args.seed,
+                       "reps": args.reps, "budget": args.budget, "code_version": code_version()}
+
+
 COMMANDS = {"validate": _cmd_validate, "run": _cmd_run, "summary": _cmd_summary, "report": _cmd_report,
-            "notebook": _cmd_notebook, "batch": _cmd_batch, "compare": _cmd_compare}
+            "notebook": _cmd_notebook, "batch": _cmd_batch, "compare": _cmd_compare, "records": _cmd_records,
+            "calibrate": _cmd_calibrate}
 """Subcommand name -> its function (argparse has already checked the name)."""
 
 

@@ -84,7 +84,7 @@ def test_cell_and_pattern_counts_give_the_metrics_tally():
         rev = m["revenue"][i]
         sums[c, cell] += (m["harm"][i], m["fine"][i], rev, rev * (operating[i] and not violated[i]),
                            m["demand_lost"][i], m["credit_demand"][i], m["norm"][i], m["wrongly_listed"][i],
-                           m["member"][i])
+                           m["member"][i], m["fine"][i] * (checked[i] and rec))
     got = F._tally_from_cells(cells, money)
     assert got.shape == (N_GROUPS, len(TALLY_COLUMNS))
     np.testing.assert_allclose(got, tally(m), rtol=1e-12)

@@ -49,12 +49,14 @@ BREAKDOWNS = {"sector": SECTORS, "tier": TIERS, "type": TYPES}
 TALLY_COLUMNS = ("merchants", "operating", "violations", "severe_violations", "compliant", "inspections",
                  "burden_on_compliant", "detections", "false_positives", "consumer_harm", "fines",
                  "red", "key_attention", "blacklist", "revenue", "revenue_compliant", "demand_lost",
-                 "credit_demand", "norm", "wrongly_listed", "members")
+                 "credit_demand", "norm", "wrongly_listed", "members", "serious_findings", "check_fines")
 """Columns of a month's tally per group: counts of merchants; CNY for harm, fines, revenue (of trading
-merchants, after credit's effects on demand), demand lost and credit demand; the sum of integrity norms."""
+merchants, after credit's effects on demand), demand lost and credit demand; the sum of integrity norms;
+checks that found a severe violation, and the fines of checked merchants with a record (CNY: what a bureau's
+check records show, :mod:`sim.experiment.records`)."""
 
 SUM_COLUMNS = ("consumer_harm", "fines", "revenue", "revenue_compliant", "demand_lost", "credit_demand", "norm",
-               "wrongly_listed", "members")
+               "wrongly_listed", "members", "check_fines")
 """Tally columns an engine adds up merchant by merchant (the others follow from each merchant's pattern)."""
 
 GROUP_OFFSETS = {"sector": 0, "tier": len(SECTORS), "type": len(SECTORS) + len(TIERS)}
@@ -93,6 +95,9 @@ def tally(m: dict) -> np.ndarray:
         checked & compliant, checked & np.asarray(m["detected"], dtype=bool), m["false_positive"], m["harm"], m["fine"],
         ls == RED, ls == KEY, ls == BLACK, revenue, revenue * compliant, m["demand_lost"], m["credit_demand"],
         m["norm"], m["wrongly_listed"], m["member"],
+        checked & np.asarray(m["detected"], dtype=bool) & violated & np.asarray(m["severe"], dtype=bool),
+        np.asarray(m["fine"], dtype=np.float64) * (checked & (np.asarray(m["detected"], dtype=bool)
+                                                              | np.asarray(m["false_positive"], dtype=bool))),
     ], axis=1).astype(np.float64)
     out = np.zeros((N_GROUPS, len(TALLY_COLUMNS)))
     for by, key in (("sector", m["sector"]), ("tier", m["tier"]), ("type", m["mtype"])):

@@ -156,6 +156,7 @@ def _pattern_columns() -> np.ndarray:
                 row[col["burden_on_compliant"]] = chk > 0 and act == 1
                 row[col["detections"]] = chk == 2 and act >= 2
                 row[col["false_positives"]] = chk == 2 and act == 1
+                row[col["serious_findings"]] = chk == 2 and act == 3
                 row[col["red"]] = ls == R.RED
                 row[col["key_attention"]] = ls == R.KEY
                 row[col["blacklist"]] = ls == R.BLACK
@@ -220,6 +221,8 @@ def _tally(cells, money, c, m, mo):
         sums.consumer_harm += mo.harm
     if recorded or mo.breach:
         sums.fines += mo.fine
+        if recorded and mo.checked:
+            sums.check_fines += mo.fine
     if mo.operating:
         sums.revenue += mo.revenue_now
         if not mo.violated:

@@ -144,6 +144,7 @@ class CreditModel(mesa.Model):
         self.peer_compliance = np.full(len(params.sector_share), initial_peer_compliance(self.scn))
         self.world = World(0, self.sectors, self.tiers, self.strata, self.peer_compliance)
         pol = params.scenario.policy
+        self.observer: Callable[[int, dict, list], None] | None = None
         self.log = MonthLog(pol.inspection.cost_per_check, pol.associations.cost_per_member, pol.associations.enabled)
         # the starting population has a clean record of red.clean_months (the plan starts on existing records);
         # entrants start with none
@@ -247,6 +248,8 @@ class CreditModel(mesa.Model):
         self.counters["approval_days_saved"] = self.k.commitments_signed * pol.commitments.days_saved
         self.counters["incentive_value"] = float(self.p.red_value[arrays["sector"][red]].sum())
         self.log.add(tally(arrays), self.counters)
+        if self.observer is not None:  # records of single checks (sim.experiment.records): reads, never draws
+            self.observer(self.month, arrays, [a.unique_id for a in self.agents])
 
     @property
     def records(self) -> list[dict]:
@@ -272,15 +275,19 @@ class CreditModel(mesa.Model):
         self.now += 1
 
 
-def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None) -> Months:
+def run(params: Params, rng: np.random.Generator, on_month: Callable[[], None] | None = None,
+        observer: Callable[[int, dict, list], None] | None = None) -> Months:
     """Run one replication with the Mesa engine.
 
     Returns the reported months' tallies and counts (:class:`sim.model.metrics.Months`;
     :func:`sim.model.metrics.month_table` gives the metrics). ``on_month`` is called after each
-    reported month (for progress bars). The burn-in under the pre-plan regime
+    reported month (for progress bars); ``observer(month, arrays, ids)`` after each reported month's count, with
+    the per-merchant arrays of :func:`sim.model.metrics.tally` and the merchants' ids in the same order (it reads;
+    the numbers are the same with or without it). The burn-in under the pre-plan regime
     (:func:`sim.model.params.regimes`) runs first, unreported; month stamps run on through it.
     """
     model = CreditModel(params, rng=rng)
+    model.observer = observer
     for r, (regime, months, reported) in enumerate(model.regimes):
         if r > 0:  # the plan starts after the burn-in (S0)
             model._set_regime(regime)
