@@ -584,8 +584,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             client, cluster = connect(args.workers, args.scheduler)
         n_rows = len(records.merchant_checks) if records.merchant_checks is not None else len(records.cells)
         print(f"calibrating {len(params)} parameters of {base.name} to {args.records} ({records.form}, {n_rows:,} "
-              f"rows from {records.start}, {records.months} months); budget {args.budget:,} runs of "
-              f"{args.reps} replications", file=sys.stderr)
+              f"rows from {records.start}, {records.months} months); a budget of {args.budget:,} model runs, "
+              f"{args.reps} replications a candidate", file=sys.stderr)
         res = calibrate(records, base, params, budget=args.budget, reps=args.reps, seed=args.seed, state=state,
                         client=client, progress=not args.quiet)
         _write_calibration(res, records, base, args, folder, lang)
@@ -611,8 +611,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{base.name}: {res.candidates} candidates ({res.resumed} from the saved state), {res.runs:,} model runs, "
           f"{res.seconds:.0f} s -> {out}")
     for j, p in enumerate(res.params):
+        traded = f"; traded off with {res.traded_off[j]}" if res.traded_off[j] else ""
         print(f"  {p.path:<{w}}  {res.estimate[j]:.4g} [{res.lo[j]:.4g}, {res.hi[j]:.4g}]  {res.status[j]}"
-              f"  (base {res.base_values[j]:.4g})")
+              f"  (base {res.base_values[j]:.4g}{traded})")
     print(f"fit: J = {res.J:.1f} on {res.df} degrees of freedom, p = {res.p_value:.3g} "
           f"({'the model fits the records' if res.p_value >= 0.05 else 'the records reject the model at 5%'})")
     del os

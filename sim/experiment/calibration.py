@@ -17,16 +17,19 @@ The pieces, in the order :func:`calibrate` uses them:
    moments and ``W`` the inverse of the data's covariance times ``1 + 1/reps`` (the simulation's own noise,
    Gourieroux-Monfort-Renault).
 4. **Search** (:func:`calibrate`): CMA-ES (the ``cma`` package) over the parameters' ranges mapped to the unit
-   box (log scale where a range spans a factor of ten or more); every evaluation is kept in a state file, so a
-   killed calibration asks the same candidates again and takes their values from the file.
-5. **Fit and intervals**: the J statistic ``Q`` at the optimum against chi-squared with (moments - parameters)
-   degrees of freedom; standard errors from ``(G' W G)^-1`` with ``G`` the moments' derivatives by central
-   differences (common random numbers); a slice of ``Q`` across each parameter's range with the others at the
-   estimate. The 95% interval covers both the standard errors' and where the slice stays within the
-   chi-squared(1) 95% point (3.84) of the minimum (the replications' discrete events make ``Q`` rough on small
-   scales, which can make derivatives look steeper than the fit is). A parameter is *unidentified* when its
-   interval covers more than half its range or its slice rises by less than 3.84 anywhere in the range: the
-   records do not pin it.
+   box (log scale for the gain level and where a range spans a factor of thirty or more); every evaluation is
+   kept in a state file, so a killed calibration asks the same candidates again and takes their values from
+   the file. The estimate is the best candidate evaluated.
+5. **Fit and intervals**: the J statistic (``Q`` at the estimate, with the simulation's noise there added to
+   the data's covariance) against chi-squared with (moments - parameters) degrees of freedom (Hansen 1982);
+   standard errors from ``(G' W G)^-1`` with ``G`` the moments' derivatives, the slopes of a plane through the
+   candidates evaluated near the estimate (:func:`derivatives`); a slice of ``Q`` across each parameter's
+   range with the others at the estimate. The 95% interval covers both the standard errors' and where the
+   slice stays within the chi-squared(1) 95% point (3.84) of the minimum (the replications' discrete events
+   make ``Q`` rough on small scales, which can make derivatives look steeper than the fit is). A parameter is
+   *unidentified* when its interval covers more than half its search range or its slice rises by less than
+   3.84 anywhere in the range: the records do not pin it. Two parameters whose estimates are correlated by
+   0.5 or more are named as traded off: the records pin their combination better than either.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ def parse_parameters(texts: list[str] | None, source: str = "--parameters") -> l
         if any(p.path == path for p in out):
             problems.append(Problem(source, path, text, "each parameter once"))
             continue
-        out.append(Parameter(path, float(lo), float(hi), log=lo > 0 and hi / lo >= 10))
+        out.append(Parameter(path, float(lo), float(hi), log=path == GAIN_SCALE or (lo > 0 and hi / lo >= 30)))
     if problems:
         raise InputError(problems)
     return out
@@ -497,7 +500,8 @@ def run_moments(spec: MomentSpec, runs: dict, denominators: bool = False):
 @dataclass
 class FitProblem:
     """What a candidate is evaluated against: the base scenario (resolved mapping), the fitted parameters, the
-    moments, the seed and replications (common random numbers: the same for every candidate)."""
+    moments, the seed and replications (common random numbers: the same for every candidate), drawn from
+    ``SeedSequence(seed, spawn_key=(stream, r))``."""
 
     base: dict
     params: list
@@ -505,6 +509,8 @@ class FitProblem:
     seed: int
     reps: int
     engine: str = "fast"
+    stream: int = 0xCA11B
+
 
     def scenarios(self, values: list[float]) -> dict:
         """The scenario of each regime the records hold at ``values`` (validated), or raise InputError."""
@@ -526,7 +532,7 @@ def simulate(problem: FitProblem, values: list[float], threads: bool = True, rep
     """The moments of each replication at ``values``: shape (reps, moments); None if the values break a rule of
     the scenario (e.g. type shares above one). ``reps``: other than the problem's (the pilot); ``denominators``:
     also the mean denominator of each moment."""
-    from sim.experiment.runner import _replications, rep_generators
+    from sim.experiment.runner import _replications
     from sim.model.params import compile_scenario
 
     try:
@@ -536,7 +542,8 @@ def simulate(problem: FitProblem, values: list[float], threads: bool = True, rep
     runs = {}
     for regime, scn in scns.items():
         params = compile_scenario(scn)
-        gens = rep_generators(problem.seed, reps or problem.reps)
+        gens = [np.random.default_rng(np.random.SeedSequence(problem.seed, spawn_key=(problem.stream, r)))
+                for r in range(reps or problem.reps)]
         if threads:
             runs[regime] = _replications(problem.engine, params, gens, None)
         else:
@@ -550,9 +557,10 @@ def simulate(problem: FitProblem, values: list[float], threads: bool = True, rep
 def _sim_mean(m: np.ndarray) -> np.ndarray:
     """Mean over replications ignoring undefined moments; a moment undefined in every replication (no checks of
     that group) counts as 0."""
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(np.where(np.isnan(m), np.nan, m), axis=0) if np.isnan(m).any() else m.mean(axis=0)
-    return np.nan_to_num(mean, nan=0.0)
+    if not np.isnan(m).any():
+        return m.mean(axis=0)
+    n = (~np.isnan(m)).sum(axis=0)
+    return np.where(n > 0, np.nansum(m, axis=0) / np.maximum(n, 1), 0.0)
 
 
 def objective(obs: np.ndarray, W: np.ndarray, m: np.ndarray | None) -> float:
@@ -650,7 +658,9 @@ class CalibrationResult:
     ``weakly identified`` or ``unidentified``) and ``slice_rise`` (how much ``Q`` rises across the range).
     ``J`` with ``df`` and ``p_value``: the fit statistic against chi-squared(df). ``fit``: one row per moment
     (observed, its standard error, simulated mean and the 95% band of one replication, standardised residual).
-    ``runs``: model runs made by this call (``resumed``: candidates read from the state file)."""
+    ``runs``: model runs made by this call (``resumed``: candidates read from the state file). ``traded_off``:
+    per parameter, the one its estimate is most correlated with when the correlation is 0.5 or more in size
+    (the records pin their combination better than either), else ``""``."""
 
     params: list
     estimate: list
@@ -670,13 +680,15 @@ class CalibrationResult:
     candidates: int
     seconds: float
     base_values: list = field(default_factory=list)
+    traded_off: list = field(default_factory=list)
 
     def estimates(self) -> pd.DataFrame:
         """The estimates as a table, one row per parameter."""
         return pd.DataFrame({
             "parameter": [p.path for p in self.params], "estimate": self.estimate, "se": self.se, "lo": self.lo,
             "hi": self.hi, "base": self.base_values, "range_lo": [p.lo for p in self.params],
-            "range_hi": [p.hi for p in self.params], "status": self.status, "slice_rise": self.slice_rise})
+            "range_hi": [p.hi for p in self.params], "status": self.status, "slice_rise": self.slice_rise,
+            "traded_off_with": self.traded_off or [""] * len(self.params)})
 
 
 def digest_of(records, base: dict, params: list, reps: int, seed: int, engine: str) -> str:
@@ -691,6 +703,10 @@ def digest_of(records, base: dict, params: list, reps: int, seed: int, engine: s
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
+PILOT_STREAM = 0xB11
+"""First spawn key of the pilot's replications; candidates' replications use ``FitProblem.stream`` (0xCA11B).
+Runs and records use spawn keys ``(r,)`` (:func:`sim.experiment.runner.rep_generators`), so no replication of
+a calibration is ever the very world its records came from, whatever the seeds."""
 PILOT_REPS = 40
 """Fewest replications of the base scenario for the model's side of the moments' covariance (at least twice
 four times the number of moments are run, so the correlations are of full rank and their inverse's bias,
@@ -700,6 +716,29 @@ STEP = 0.1
 enough that the replications' discrete events do not pass for curvature)."""
 SLICE_POINTS = 9
 """Points of each parameter's slice across its range."""
+
+
+NEIGHBOURHOOD = 0.25
+"""Half-width (unit-box coordinates) of the neighbourhood of the estimate whose evaluated candidates give the
+moments' derivatives."""
+
+
+def derivatives(ev: Evaluations, u_hat: np.ndarray) -> np.ndarray:
+    """The mean moments' derivatives in unit-box coordinates at ``u_hat`` (moments x parameters): the slopes of
+    a least-squares plane through every candidate evaluated within :data:`NEIGHBOURHOOD` of it (the search's
+    last generations, the central differences and the slices' nearest points). A plane through many candidates
+    averages out the replications' discrete events that make two-point differences noisy, and the search's
+    candidates spread along the directions where the fit is flat, which the differences alone miss."""
+    us, ms = [], []
+    for key in ev.order:
+        m = ev.done[key]
+        u = np.asarray(key)
+        if m is not None and np.max(np.abs(u - u_hat)) <= NEIGHBOURHOOD + 1e-12:
+            us.append(u - u_hat)
+            ms.append(_sim_mean(m))
+    X = np.c_[np.ones(len(us)), np.asarray(us)]
+    coef, *_ = np.linalg.lstsq(X, np.asarray(ms), rcond=None)
+    return coef[1:].T
 
 
 def slice_interval(grid, qs, u_hat: float, q_hat: float) -> tuple[float, float]:
@@ -752,7 +791,7 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
     problem = FitProblem(base_dict, params, spec, seed, reps, engine)
     # the pilot: the base scenario's replications, for the model's side of the moments' covariance
     pilot_reps = max(PILOT_REPS, 4 * len(spec))
-    pilot = simulate(FitProblem(base_dict, params, spec, seed + 1, pilot_reps, engine),
+    pilot = simulate(FitProblem(base_dict, params, spec, seed, pilot_reps, engine, PILOT_STREAM),
                      [base_value(base_dict, p) for p in params], denominators=True)
     if pilot is None:
         raise InputError([Problem("--scenario", "(scenario)", base.name, "a base scenario that runs")])
@@ -769,58 +808,76 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
     x0 = [min(max(p.unit(base_value(base_dict, p)), 0.05), 0.95) for p in params]
     opts = {"bounds": [0, 1], "seed": int(seed % (2**31 - 2)) + 1, "verbose": -9, "maxfevals": n_candidates,
             "tolfun": 1e-2, "tolx": 1e-3, "tolstagnation": 40}
-    es = cma.CMAEvolutionStrategy(x0, 0.3, opts)
     best = (math.inf, None)
     bar = tqdm(total=n_candidates, desc="calibrating", unit="candidate", disable=not progress, leave=False)
     seen = 0
+
+    def q_of(us: list) -> list[float]:
+        nonlocal best, seen
+        qs = [objective(obs, W, m) for m in ev(us)]
+        for u, q in zip(us, qs):
+            if q < best[0]:
+                best = (q, tuple(float(x) for x in u))
+        seen += len(us)
+        bar.update(len(us))
+        bar.set_postfix_str(f"best Q {best[0]:.1f} on {len(spec) - k} df")
+        return qs
+
     try:
-        first = ev([x0])[0]
-        best = (objective(obs, W, first), tuple(float(x) for x in x0))
-        while not es.stop():
-            us = [np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0) for u in es.ask()]
-            ms = ev(us)
-            qs = [objective(obs, W, m) for m in ms]
-            for u, q in zip(us, qs):
-                if q < best[0]:
-                    best = (q, tuple(float(x) for x in u))
-            es.tell(us, [q if math.isfinite(q) else 1e12 for q in qs])
-            seen += len(us)
-            bar.update(len(us))
-            bar.set_postfix_str(f"best Q {best[0]:.1f} on {len(spec) - k} df")
-        u_hat = np.asarray(best[1])
-        # derivatives by central differences (common random numbers), then slices across each range
-        pts = []
-        for j in range(k):
-            for s in (+1, -1):
-                u = u_hat.copy()
-                u[j] = min(max(u[j] + s * STEP, 0.0), 1.0)
-                pts.append(u)
+        q_of([np.asarray(x0, dtype=np.float64)])
+        if k == 1:  # CMA-ES needs two dimensions or more: a grid, then Brent's bounded search (scipy)
+            from scipy.optimize import minimize_scalar
+
+            grid0 = np.linspace(0.0, 1.0, 17)
+            qs = q_of([np.array([g]) for g in grid0])
+            i = int(np.argmin(qs))
+            minimize_scalar(lambda x: q_of([np.array([float(x)])])[0], method="bounded",
+                            bounds=(grid0[max(i - 1, 0)], grid0[min(i + 1, 16)]),
+                            options={"xatol": 1e-3, "maxiter": max(n_candidates - 18, 5)})
+        else:
+            es = cma.CMAEvolutionStrategy(x0, 0.3, opts)
+            while not es.stop():
+                us = [np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0) for u in es.ask()]
+                qs = q_of(us)
+                es.tell(us, [q if math.isfinite(q) else 1e12 for q in qs])
+        # central differences (common random numbers) and slices across each range around the best candidate;
+        # if one of those points fits better, once more around it (the estimate is the best candidate evaluated)
         grid = np.linspace(0.0, 1.0, SLICE_POINTS)
-        for j in range(k):
-            for g in grid:
-                u = u_hat.copy()
-                u[j] = g
-                pts.append(u)
-        bar.total = seen + len(pts)
         bar.set_description("intervals and slices")
-        ms = ev(pts)
-        bar.update(len(pts))
+        for _ in range(2):
+            u_hat = np.asarray(best[1])
+            pts = []
+            for j in range(k):
+                for s in (+1, -1):
+                    u = u_hat.copy()
+                    u[j] = min(max(u[j] + s * STEP, 0.0), 1.0)
+                    pts.append(u)
+            for j in range(k):
+                for g in grid:
+                    u = u_hat.copy()
+                    u[j] = g
+                    pts.append(u)
+            bar.total = seen + len(pts)
+            ms = ev(pts)
+            seen += len(pts)
+            bar.update(len(pts))
+            better = min(zip((objective(obs, W, m) for m in ms), range(len(pts))))
+            if better[0] >= best[0]:
+                break
+            best = (better[0], tuple(float(x) for x in pts[better[1]]))
+        u_hat = np.asarray(best[1])
     finally:
         bar.close()
     m_hat = ev([u_hat])[0]
     sim_mean = _sim_mean(m_hat)
-    G = np.zeros((len(spec), k))
-    for j in range(k):
-        up, dn = pts[2 * j], pts[2 * j + 1]
-        mu, md = ms[2 * j], ms[2 * j + 1]
-        if mu is None or md is None or up[j] == dn[j]:
-            continue
-        G[:, j] = (_sim_mean(mu) - _sim_mean(md)) / (up[j] - dn[j])
+    G = derivatives(ev, u_hat)
     info = G.T @ W @ G
-    var_u = np.linalg.pinv(info) if np.linalg.matrix_rank(info) == k else np.full((k, k), np.inf)
-    if np.isinf(var_u).any():  # some direction is not determined: each parameter alone where it is
-        var_u = np.diag([1 / info[j, j] if info[j, j] > 0 else np.inf for j in range(k)])
+    lam, vec = np.linalg.eigh(info)
+    flat = lam <= 1e-9 * max(float(lam.max()), 1e-300)  # directions the moments do not move along
+    var_u = (vec[:, ~flat] / lam[~flat]) @ vec[:, ~flat].T
     se_u = np.sqrt(np.maximum(np.diag(var_u), 0.0))
+    se_u[np.abs(vec[:, flat]).max(axis=1, initial=0.0) > 0.1] = np.inf
+    corr = var_u / np.outer(np.where(se_u > 0, se_u, 1.0), np.where(se_u > 0, se_u, 1.0))
     q_hat = objective(obs, W, m_hat)
     slices, rise, qs_of = {}, [], []
     for j, p in enumerate(params):
@@ -829,7 +886,7 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
         slices[p.path] = ([p.value(g) for g in grid], qs)
         finite = [q for q in qs if math.isfinite(q)]
         rise.append(float(max(finite) - q_hat) if finite else 0.0)
-    est, se, lo, hi, status = [], [], [], [], []
+    est, se, lo, hi, status, partner = [], [], [], [], [], []
     for j, p in enumerate(params):
         v = p.value(u_hat[j])
         deriv = (p.hi - p.lo) if not p.log else v * math.log(p.hi / p.lo)
@@ -843,6 +900,9 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
         lo.append(p.value(a))
         hi.append(p.value(b))
         width = b - a
+        others = [(abs(corr[j, i]), i) for i in range(k) if i != j and np.isfinite(corr[j, i])]
+        c, i = max(others) if others else (0.0, j)
+        partner.append(f"{params[i].path} ({corr[j, i]:+.2f})" if c >= 0.5 else "")
         if width > 0.5 or rise[j] < CHI2_1_95:
             status.append("unidentified")
         elif width > 0.25:
@@ -870,7 +930,7 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
     runs = ev.runs + pilot_reps * len(spec.months)
     return CalibrationResult(params, est, se, lo, hi, status, rise, J, df, p_value, fit, evals, slices, runs,
                              ev.resumed, len(ev.order), time.perf_counter() - t0,
-                             [base_value(base_dict, p) for p in params])
+                             [base_value(base_dict, p) for p in params], partner)
 
 
 # ---------------------------------------------------------------------------------------------------------
