@@ -181,7 +181,8 @@ def test_calibrated_scenario_loads_and_extends_the_base(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,named", [
-    (["--parameters", "policy.tiers.A"], "policy.tiers.A"),
+    (["--parameters", "policy.lists.red.enabled"], "a numeric parameter of the schema"),
+    (["--parameters", "population.merchants"], "not whole numbers"),
     (["--parameters", "population.type_mix.honest"], "the honest share is what the other types leave"),
     (["--parameters", "behaviour.learning.rate=0.5:0.1"], "LO < HI"),
     (["--parameters", "behaviour.learning.rate=0:2"], "within the schema's"),

@@ -95,10 +95,19 @@ class Parameter:
 
 
 GAIN_SCALE = "gain_scale"
+ENTRY_SCORE = "entry_score"
+VIRTUAL = {
+    GAIN_SCALE: "every sector's population.sectors.*.violation_gain times one factor (x)",
+    ENTRY_SCORE: "the score of a merchant without records before and under the plan (policy.tiers.entry_score "
+                 "and pre_plan.tiers.entry_score, score points): how the credit-risk classification treats a "
+                 "merchant it knows nothing bad about",
+}
+"""Parameters that set several scenario values at once."""
 TYPE_SHARES = tuple(f"population.type_mix.{t}" for t in ("strategic", "defiant", "careless"))
 
 DEFAULT_RANGES = {
     GAIN_SCALE: (0.25, 4.0),
+    ENTRY_SCORE: (70.0, 98.0),
     "population.type_mix.strategic": (0.05, 0.70),
     "population.type_mix.defiant": (0.0, 0.20),
     "population.type_mix.careless": (0.0, 0.40),
@@ -124,13 +133,15 @@ def _uncertainties() -> dict[str, dict]:
     from sim.model.schema import parameter_table
 
     return {r["path"]: r for r in parameter_table()
-            if (r["role"] == "uncertainty" or r["path"].startswith("population.type_mix."))
+            if r["role"] in ("uncertainty", "population", "lever")
             and isinstance(r["default"], (int, float)) and not isinstance(r["default"], bool)}
 
 
 def parse_parameters(texts: list[str] | None, source: str = "--parameters") -> list[Parameter]:
-    """Parameters from ``PATH`` or ``PATH=LO:HI`` texts (default :data:`DEFAULT_PARAMETERS`): an uncertainty of
-    the schema (``behaviour.*``, ``population.type_mix.*``, a sector's ``violation_gain``) or ``gain_scale``.
+    """Parameters from ``PATH`` or ``PATH=LO:HI`` texts (default :data:`DEFAULT_PARAMETERS`): ``gain_scale`` or a
+    numeric parameter of the schema, usually a behavioural uncertainty (``behaviour.*``, ``population.type_mix.*``,
+    a sector's ``violation_gain``); a lever may be fitted too (it then says what the records imply the bureau
+    did, e.g. how it scored merchants without records: ``policy.tiers.entry_score``).
 
     Raises
     ------
@@ -147,11 +158,12 @@ def parse_parameters(texts: list[str] | None, source: str = "--parameters") -> l
             problems.append(Problem(source, path, text, "the honest share is what the other types leave: fit "
                                     "strategic, defiant or careless"))
             continue
-        if path != GAIN_SCALE and path not in table:
-            problems.append(Problem(source, path, text, f"{GAIN_SCALE} or a behavioural uncertainty of the "
-                                    "schema (docs/PARAMETERS.md, role uncertainty), e.g. behaviour.learning.rate"))
+        if path not in VIRTUAL and path not in table:
+            problems.append(Problem(source, path, text, f"{GAIN_SCALE} or a numeric parameter of the schema "
+                                    "(docs/PARAMETERS.md), e.g. behaviour.learning.rate"))
             continue
-        row = table.get(path, {"lo": 0.01, "hi": 100.0, "integer": False})
+        row = table.get(path, {"lo": 0.01, "hi": 100.0, "integer": False} if path == GAIN_SCALE else
+                        {"lo": 0.0, "hi": 100.0, "integer": False})
         if row.get("integer"):
             problems.append(Problem(source, path, text, "a parameter that takes any number (not whole numbers)"))
             continue
@@ -194,6 +206,11 @@ def apply(base: dict, params: list[Parameter], values: list[float]) -> dict:
             for s in data["population"]["sectors"].values():
                 s["violation_gain"] = min(1.0, s["violation_gain"] * v)
             continue
+        if p.path == ENTRY_SCORE:
+            for block in ("policy", "pre_plan"):
+                if data.get(block) is not None:
+                    data[block]["tiers"]["entry_score"] = v
+            continue
         node = data
         parts = p.path.split(".")
         for k in parts[:-1]:
@@ -206,9 +223,11 @@ def apply(base: dict, params: list[Parameter], values: list[float]) -> dict:
 
 
 def base_value(base: dict, p: Parameter) -> float:
-    """The parameter's value in the base scenario (``gain_scale``: 1)."""
+    """The parameter's value in the base scenario (``gain_scale``: 1; ``entry_score``: the plan's)."""
     if p.path == GAIN_SCALE:
         return 1.0
+    if p.path == ENTRY_SCORE:
+        return float(base["policy"]["tiers"]["entry_score"])
     node = base
     for k in p.path.split("."):
         node = node[k]
@@ -230,6 +249,11 @@ class MomentSpec:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def regimes(self) -> list[str]:
+        """The policy regimes the model runs for these moments (``plan``, ``pre_plan``, ``plan_uniform``)."""
+        return sorted({base_regime(r) for r in self.months})
+
     def frame(self) -> pd.DataFrame:
         """The moments as a table, one row each."""
         return pd.DataFrame(list(self.rows), columns=["moment", "regime", "year", "sector", "tier"])
@@ -243,6 +267,7 @@ def _year_cells(cells: pd.DataFrame) -> pd.DataFrame:
     g = c.groupby(["regime", "year", "sector", "tier"], sort=True)
     out = g[["checks", "problems", "serious", "penalties_cny", "new_listings"]].sum(min_count=1)
     out["merchants"] = g["merchants"].last()
+    out["relative"] = g["relative"].first().astype(bool)
     return out.reset_index()
 
 
@@ -250,7 +275,10 @@ def moment_spec(records) -> MomentSpec:
     """The moments ``records`` (:class:`sim.experiment.records.Records`) support, in a fixed order."""
     yc = _year_cells(records.cells)
     rows = []
+    relative = set(yc.loc[yc.relative, "regime"])
     for (regime, year), cell in yc.groupby(["regime", "year"], sort=True):
+        if regime in relative:
+            continue
         allrow = cell[(cell.sector == "") & (cell.tier == "")]
         tiers = cell[(cell.sector == "") & (cell.tier != "")]
         for r in cell.itertuples():
@@ -279,15 +307,45 @@ def moment_spec(records) -> MomentSpec:
             if allrow.penalties_cny.notna().all():
                 rows.append({"moment": "penalty_per_problem", "regime": regime, "year": int(year), "sector": "",
                              "tier": ""})
+    rows += _relative_moments(yc, relative)
     # sectors' hit rates over all the records' years (ALL_YEARS): a sector's checks are few in one year
-    for regime, cell in yc[yc.sector != ""].groupby("regime", sort=True):
+    for regime, cell in yc[(yc.sector != "") & ~yc.relative].groupby("regime", sort=True):
         checks = cell.groupby("sector")["checks"].sum(min_count=1)
         rows += [{"moment": "hit_rate", "regime": regime, "year": ALL_YEARS, "sector": sector, "tier": ""}
                  for sector, n in checks.items() if n == n and n > 0]
+    needed = {m["regime"] for m in rows} | {m["regime"].rpartition("/")[0] + "/plan" for m in rows
+                                            if m["moment"] == "hit_rate_ratio"}
     months = {}
     for regime, c in records.cells.groupby("regime"):
-        months[regime] = int((c.month0 + c.months).max())
+        if regime in needed:
+            months[regime] = int((c.month0 + c.months).max())
     return MomentSpec(tuple(rows), months)
+
+
+def _relative_moments(yc: pd.DataFrame, relative: set) -> list[dict]:
+    """A relative series' moments: each tier's share in a later year against its first year's
+    (``tier_share_change``), and hit rates of its ``plan_uniform`` rows against its ``plan`` rows of the same
+    year and group (``hit_rate_ratio``)."""
+    rows = []
+    for series in sorted({r.rpartition("/")[0] for r in relative}):
+        plan, uniform = f"{series}/plan", f"{series}/plan_uniform"
+        tiers = yc[(yc.regime == plan) & (yc.sector == "") & (yc.tier != "") & yc.merchants.notna()]
+        for tier, g in tiers.groupby("tier", sort=True):
+            years = sorted(int(y) for y in g.year)
+            rows += [{"moment": "tier_share_change", "regime": plan, "year": y, "sector": "", "tier": tier,
+                      "ref_year": years[0]} for y in years[1:]]
+        look = _lookup(yc)
+        for r in yc[(yc.regime == uniform) & (yc.checks > 0)].itertuples():
+            p = look.get((plan, int(r.year), r.sector, r.tier))
+            if p is not None and p.checks > 0 and p.problems > 0:
+                rows.append({"moment": "hit_rate_ratio", "regime": uniform, "year": int(r.year), "sector": r.sector,
+                             "tier": r.tier})
+    return rows
+
+
+def base_regime(regime: str) -> str:
+    """The policy regime of a records regime (``SERIES/REGIME`` -> ``REGIME``)."""
+    return regime.rpartition("/")[2]
 
 
 def _lookup(yc: pd.DataFrame) -> dict:
@@ -312,7 +370,23 @@ def _num_den(spec: MomentSpec, get) -> tuple[np.ndarray, np.ndarray]:
             den[i] = sum(get(*key, "", t, "checks") for t in TIERS)
         elif m["moment"] == "tier_share":
             num[i] = get(*key, "", m["tier"], "merchants")
-            den[i] = sum(get(*key, "", t, "merchants") for t in TIERS)
+            den[i] = get(*key, "", "", "merchants") or sum(get(*key, "", t, "merchants") for t in TIERS)
+        elif m["moment"] == "tier_share_change":  # a ratio of shares: its own denominator is 1
+
+            def share(y):
+                n = get(m["regime"], y, "", "", "merchants") or sum(get(m["regime"], y, "", t, "merchants")
+                                                                    for t in TIERS)
+                return get(m["regime"], y, "", m["tier"], "merchants") / n if n > 0 else float("nan")
+            ref = share(m["ref_year"])
+            num[i], den[i] = (share(m["year"]) / ref if ref > 0 else float("nan")), 1.0
+        elif m["moment"] == "hit_rate_ratio":
+            plan = m["regime"].rpartition("/")[0] + "/plan"
+
+            def rate(regime):
+                n = get(regime, m["year"], m["sector"], m["tier"], "checks")
+                return get(regime, m["year"], m["sector"], m["tier"], "problems") / n if n > 0 else float("nan")
+            ref = rate(plan)
+            num[i], den[i] = (rate(m["regime"]) / ref if ref > 0 else float("nan")), 1.0
         elif m["moment"] == "serious_share":
             num[i] = get(*key, "", "", "serious")
             den[i] = get(*key, "", "", "problems")
@@ -443,8 +517,11 @@ def _bootstrap_aggregates(records, spec: MomentSpec, draws: int, rng) -> np.ndar
         drawn[key] = d
     for (regime, year), g in yc[(yc.sector == "") & (yc.tier != "")].groupby(["regime", "year"]):
         if g.merchants.notna().all() and g.merchants.sum() > 0:
-            n = int(g.merchants.sum())
-            shares = ((g.merchants + 0.5) / (g.merchants.sum() + 0.5 * len(g))).to_numpy()
+            total = look.get((regime, int(year), "", ""))
+            n = int(total.merchants) if total is not None and total.merchants == total.merchants else \
+                int(g.merchants.sum())
+            counts = np.append(g.merchants.to_numpy(), max(n - g.merchants.sum(), 0.0))  # the tiers not given
+            shares = (counts + 0.5) / (counts.sum() + 0.5 * len(counts))
             mult = rng.multinomial(n, shares / shares.sum(), size=draws)
             for j, t in enumerate(g.tier):
                 drawn[(regime, int(year), "", t)]["merchants"] = mult[:, j].astype(np.float64)
@@ -482,7 +559,7 @@ def run_moments(spec: MomentSpec, runs: dict, denominators: bool = False):
         per[regime] = years
 
     def get(regime, year, sector, tier, col):
-        y = per.get(regime, {}).get(year)
+        y = per.get(base_regime(regime), {}).get(year)
         if y is None:
             return 0.0
         if col == "new_listings":
@@ -510,19 +587,30 @@ class FitProblem:
     reps: int
     engine: str = "fast"
     stream: int = 0xCA11B
+    volume: float | None = None
 
 
     def scenarios(self, values: list[float]) -> dict:
         """The scenario of each regime the records hold at ``values`` (validated), or raise InputError."""
+        from sim.experiment.decompose import _uniform
         from sim.model.schema import validate_dict
 
         data = apply(self.base, self.params, values)
+        months: dict[str, int] = {}
+        for regime, n in self.spec.months.items():
+            months[base_regime(regime)] = max(months.get(base_regime(regime), 1), n)
         out = {}
-        for regime, months in self.spec.months.items():
+        for regime, n in months.items():
             d = json.loads(json.dumps(data))
-            d["population"]["months"] = max(months, 1)
+            d["population"]["months"] = n
             if regime == "pre_plan" and d.get("pre_plan") is not None:
                 d["policy"] = d["pre_plan"]
+            if regime == "plan_uniform":  # the plan's checks, as many, drawn uniformly; list check factors 1
+                pol = d["policy"]
+                pol["inspection"] = _uniform(pol["inspection"], self.volume or 0.0)
+                for lst in pol["lists"].values():
+                    if "check_factor" in lst:
+                        lst["check_factor"] = 1.0
             out[regime] = validate_dict(d, "candidate")
         return out
 
@@ -638,7 +726,7 @@ class Evaluations:
             for k, m in zip(todo, got):
                 self.done[k] = m
                 self.order.append(k)
-                self.runs += 0 if m is None else m.shape[0] * len(self.problem.spec.months)
+                self.runs += 0 if m is None else m.shape[0] * len(self.problem.spec.regimes)
             if self.state is not None:
                 with self.state.open("a", encoding="utf-8") as f:
                     for k, m in zip(todo, got):
@@ -788,10 +876,18 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
                                   f"more moments than parameters ({len(params)}): records of more years, tiers or "
                                   "sectors, or fewer --parameters")])
     obs, den = data_moments(records, spec)
-    problem = FitProblem(base_dict, params, spec, seed, reps, engine)
+    volume = None
+    if "plan_uniform" in spec.regimes:  # the base plan's checks per merchant a year, for its uniform variant
+        from sim.experiment.decompose import volume_of
+        from sim.experiment.runner import run_scenario
+
+        plan = FitProblem(base_dict, params, spec, seed, 1, engine).scenarios(
+            [base_value(base_dict, p) for p in params])["plan"]
+        volume = volume_of(run_scenario(plan, reps=4, seed=seed, engine=engine, progress=False).timeseries)
+    problem = FitProblem(base_dict, params, spec, seed, reps, engine, volume=volume)
     # the pilot: the base scenario's replications, for the model's side of the moments' covariance
     pilot_reps = max(PILOT_REPS, 4 * len(spec))
-    pilot = simulate(FitProblem(base_dict, params, spec, seed, pilot_reps, engine, PILOT_STREAM),
+    pilot = simulate(FitProblem(base_dict, params, spec, seed, pilot_reps, engine, PILOT_STREAM, volume),
                      [base_value(base_dict, p) for p in params], denominators=True)
     if pilot is None:
         raise InputError([Problem("--scenario", "(scenario)", base.name, "a base scenario that runs")])
@@ -802,7 +898,7 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
     hartlap = (n - len(spec) - 2) / (n - 1)
     W = hartlap * np.linalg.inv(cov * (1 + 1 / reps))
     ev = Evaluations(problem, digest_of(records, base_dict, params, reps, seed, engine), state, client)
-    per_candidate = reps * len(spec.months)
+    per_candidate = reps * len(spec.regimes)
     n_candidates = max(budget // per_candidate, 4 * len(params))
     k = len(params)
     x0 = [min(max(p.unit(base_value(base_dict, p)), 0.05), 0.95) for p in params]
@@ -927,7 +1023,7 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
     fit["residual"] = g / np.sqrt(np.diag(sigma))
     evals = pd.DataFrame([dict(zip([p.path for p in params], ev.values(key))) | {"Q": objective(obs, W, ev.done[key])}
                           for key in ev.order])
-    runs = ev.runs + pilot_reps * len(spec.months)
+    runs = ev.runs + pilot_reps * len(spec.regimes)
     return CalibrationResult(params, est, se, lo, hi, status, rise, J, df, p_value, fit, evals, slices, runs,
                              ev.resumed, len(ev.order), time.perf_counter() - t0,
                              [base_value(base_dict, p) for p in params], partner)
@@ -950,6 +1046,11 @@ def calibrated_values(result: CalibrationResult, base: dict) -> dict[str, tuple[
     for j, p in enumerate(result.params):
         note = f"fitted {_fmt(result.estimate[j])}, 95% interval [{_fmt(result.lo[j])}, {_fmt(result.hi[j])}]; " \
                f"{result.status[j]}"
+        if p.path == ENTRY_SCORE:
+            out["policy.tiers.entry_score"] = (float(_fmt(result.estimate[j])), f"{ENTRY_SCORE} {note}")
+            if base.get("pre_plan") is not None:
+                out["pre_plan.tiers.entry_score"] = (float(_fmt(result.estimate[j])), f"{ENTRY_SCORE} {note}")
+            continue
         if p.path == GAIN_SCALE:
             for name, s in base["population"]["sectors"].items():
                 v = float(_fmt(min(1.0, s["violation_gain"] * result.estimate[j])))

@@ -45,8 +45,10 @@ RESULTS = ("none", "minor", "serious")
 LIST_EVENTS = ("none", "red", "key_attention", "blacklist")
 """A listing that followed a check (blank means none)."""
 
-REGIMES = ("plan", "pre_plan")
-"""Which policy a row of aggregates was recorded under: the scenario's, or the one before it (its ``pre_plan``)."""
+REGIMES = ("plan", "pre_plan", "plan_uniform")
+"""Which policy a row of aggregates was recorded under: the scenario's, the one before it (its ``pre_plan``), or
+the scenario's with its checks drawn uniformly at random at the same volume (a study of random against targeted
+checks)."""
 
 CHECK_COLUMNS = {
     "date": "the check's date, YYYY-MM-DD",
@@ -69,7 +71,12 @@ AGGREGATE_COLUMNS = {
     "penalties_cny": "penalties imposed after the period's checks, CNY >= 0 (optional)",
     "new_listings": "merchants newly put on the key-attention list or blacklist, a whole number >= 0 (optional)",
     "merchants": "merchants supervised at the period's end, a whole number >= 0 (optional)",
-    "regime": "plan (under the scenario's policy; the default) or pre_plan (under the policy before it)",
+    "regime": "plan (under the scenario's policy; the default), pre_plan (under the policy before it) or "
+              "plan_uniform (the scenario's policy, checks drawn uniformly at the same volume)",
+    "series": "blank, or a name (letters, digits, '_', '-') for the city or study the row comes from: each series "
+              "is compared with the model on its own (optional)",
+    "measure": "blank (the figures are counts) or relative (only the series' changes and ratios are meant: its "
+               "tier shares against its first year, plan_uniform hit rates against plan ones) (optional)",
     "source": "where the figures were published (optional text)",
 }
 """Columns of the aggregates form: ``period``, ``checks`` and ``problems`` required; the rest optional."""
@@ -89,13 +96,15 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 class Records:
     """Records read by :func:`read_records`, in one shape for both forms.
 
-    ``cells``: one row per (regime, month0, months, sector, tier) with ``checks``, ``problems``, ``serious``,
-    ``penalties_cny``, ``new_listings`` and ``merchants`` (float; NaN where the records do not say). ``month0`` is the
-    cell's first month counted from its regime's earliest period in the file (month 0 of that regime's run;
-    ``start`` is the plan's), ``months``
-    its length (1 or 12); ``sector`` and ``tier`` are ``""`` for all. A checks file gives cells by month
-    for each sector, each tier and all, and ``merchant_checks``: one row per check (``merchant``, ``month``,
-    ``sector``, ``tier``, ``problems``, ``serious``, ``penalties_cny``, ``new_listings``: 0/1 and CNY) for the
+    ``cells``: one row per (regime, month0, months, sector, tier) with ``relative``, ``checks``, ``problems``,
+    ``serious``, ``penalties_cny``, ``new_listings`` and ``merchants`` (float; NaN where the records do not
+    say). ``regime`` is ``plan``, ``pre_plan`` or ``plan_uniform``, written ``SERIES/REGIME`` for the rows of a
+    named series; ``relative`` marks a series whose figures are meant only as changes and ratios. ``month0``
+    is the cell's first month counted from its regime's (a relative series': its own) earliest period in the
+    file (month 0 of that regime's run; ``start`` is the plan's), ``months`` its length (1 or 12); ``sector``
+    and ``tier`` are ``""`` for all. A checks file gives cells by month for each sector, each tier and all, and
+    ``merchant_checks``: one row per check (``merchant``, ``month``, ``sector``, ``tier``, ``problems``,
+    ``serious``, ``penalties_cny``, ``new_listings``: 0/1 and CNY) for the
     bootstrap over merchants.
     """
 
@@ -279,8 +288,10 @@ def _checks(rows: list, source: str, problems: list) -> Records:
 
 
 def _order(cells: pd.DataFrame) -> pd.DataFrame:
-    cols = ["regime", "month0", "months", "sector", "tier", "checks", "problems", "serious", "penalties_cny",
-            "new_listings", "merchants"]
+    cols = ["regime", "relative", "month0", "months", "sector", "tier", "checks", "problems", "serious",
+            "penalties_cny", "new_listings", "merchants"]
+    if "relative" not in cells:
+        cells["relative"] = False
     for c in cols:
         if c not in cells:
             cells[c] = np.nan
@@ -293,6 +304,7 @@ def _order(cells: pd.DataFrame) -> pd.DataFrame:
 def _aggregates(rows: list, header: list, source: str, problems: list) -> Records:
     out = []
     kinds = set()
+    measures: dict[str, str] = {}
     seen: dict[tuple, int] = {}
     sources: list[str] = []
     for i, r in rows:
@@ -319,6 +331,18 @@ def _aggregates(rows: list, header: list, source: str, problems: list) -> Record
         regime = r.get("regime", "") or "plan"
         if regime not in REGIMES:
             problems.append(_bad(source, i, "regime", regime, f"blank or one of {', '.join(REGIMES)}"))
+        series = r.get("series", "")
+        if series and not (len(series) <= 40 and re.fullmatch(r"[A-Za-z0-9_-]+", series)):
+            problems.append(_bad(source, i, "series", series, "blank or 1-40 letters, digits, '_' or '-'"))
+        measure = r.get("measure", "")
+        if measure not in ("", "relative"):
+            problems.append(_bad(source, i, "measure", measure, "blank or relative"))
+        elif measures.setdefault(series, measure) != measure:
+            problems.append(_bad(source, i, "measure", measure or "''", f"the same for every row of series "
+                                 f"{series!r} ({measures[series] or 'blank'})"))
+        if regime == "plan_uniform" and measure != "relative":
+            problems.append(_bad(source, i, "measure", measure or "''", "relative on a plan_uniform row (a study's "
+                                 "random checks are compared with its targeted ones)"))
         if not r["checks"] and not r["problems"] and r.get("merchants"):  # a tier-mix row: merchants only
             checks = found = np.nan
         else:
@@ -340,17 +364,20 @@ def _aggregates(rows: list, header: list, source: str, problems: list) -> Record
             problems.append(_bad(source, i, "serious", r["serious"], f"at most problems ({found})"))
         if r.get("source"):
             sources.append(r["source"])
-        key = (regime, month, sector, tier)
+        key = (series, regime, month, sector, tier)
         if month is not None and key in seen:
-            problems.append(_bad(source, i, "period", p, f"one row per period, sector, tier and regime (row "
+            problems.append(_bad(source, i, "period", p, f"one row per series, period, sector, tier and regime (row "
                                  f"{seen[key]} has the same)"))
         seen.setdefault(key, i)
-        out.append({"regime": regime, "month0": month, "months": months, "sector": sector, "tier": tier,
+        out.append({"regime": f"{series}/{regime}" if series else regime, "relative": measure == "relative",
+                    "month0": month, "months": months, "sector": sector, "tier": tier,
                     "checks": checks, "problems": found, **opt})
     if problems:
         raise InputError(problems)
     cells = pd.DataFrame(out)
-    firsts = cells.groupby("regime")["month0"].transform("min")
+    # months count from each series' and regime's first period; a relative series' regimes share theirs
+    series = cells["regime"].str.rpartition("/")[0]
+    firsts = cells.groupby(np.where(cells["relative"], series, cells["regime"]))["month0"].transform("min")
     first = int(cells.loc[cells["regime"] == "plan", "month0"].min()) if (cells["regime"] == "plan").any() \
         else int(cells["month0"].min())
     cells["month0"] -= firsts
