@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--engine", default="auto", help="engine: auto, mesa or fast (default auto)")
     rp.add_argument("--lang", default="zh", help="report language: zh or en (default zh)")
     rp.add_argument("--out", default=None, help="output folder (default reports/<scenarios>-<lang>)")
+    rp.add_argument("--appendix", action="append", default=[], metavar="NAME",
+                    help="add an appendix: validation (the Allingham-Sandmo limit, docking, policy directions, "
+                         "parameter recovery and the fit to the public evidence; notebook 06_validation, minutes)")
     rp.add_argument("--quiet", action="store_true", help="no progress")
 
     b = sub.add_parser("batch", help="run scenarios x sweep points x replications on Dask into a results store")
@@ -327,15 +330,18 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from sim.present.report import build_report, prepare
 
+    for name in args.appendix:
+        _choice("--appendix", name, ("validation",))
     setup = prepare(args.scenarios, args.baseline, args.reps, args.seed, args.merchants, args.months, args.engine,
                     args.lang, args.sets, source="sim report")
     out = Path(args.out) if args.out else Path("reports") / default_report_folder(setup.names, setup.lang)
     t0 = time.perf_counter()
-    written = build_report(setup, out, progress=not args.quiet)
+    written = build_report(setup, out, progress=not args.quiet, appendix="validation" in args.appendix)
     print(f"report ({setup.lang}, {len(setup.names)} scenarios x {setup.reps} replications) in "
           f"{time.perf_counter() - t0:.0f} s -> {out}")
-    for name in ("report.pdf", "report.html", "report.ipynb", "summary.csv"):
-        print(f"  {out / name}")
+    for name in ("report.pdf", "report.html", "report.ipynb", "summary.csv", "validation.pdf"):
+        if name in written:
+            print(f"  {out / name}")
     figures = sorted(n for n in written if n.startswith("figures/") and n.endswith(".png"))
     print(f"  {out / 'figures'}/ ({len(figures)} figures, PNG + SVG)")
     return 0

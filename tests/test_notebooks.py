@@ -11,11 +11,11 @@ import pytest
 
 from sim.present.report import NOTEBOOKS, run_notebook
 
-NAMES = ("01_explore", "02_run_scenario", "03_compare_scenarios", "04_meeting_report")
+NAMES = ("01_explore", "02_run_scenario", "03_compare_scenarios", "04_meeting_report", "06_validation")
 SMALL = {"merchants": 300, "months": 18, "reps": 2}
 
 
-def test_the_four_notebooks_exist():
+def test_the_notebooks_exist():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)
 
 
@@ -76,3 +76,25 @@ def test_unknown_notebook_or_parameter_is_one_line(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "sim", "notebook", *args], capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 2 and field in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_validation_notebook_runs_and_reports_each_check(tmp_path):
+    """06_validation at a small size: every section runs, the Allingham-Sandmo limit holds in every case, and
+    the recovery and public-evidence sections show their fit statistics and charts."""
+    out = run_notebook(NOTEBOOKS / "06_validation.ipynb", tmp_path / "v.ipynb",
+                       {"reps": 4, "merchants": 300, "months": 24, "budget": 100, "lang": "en"}, progress=False)
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "7 of 7 cases as predicted" in text
+    assert text.count("fit: J = ") == 2 and "metrics agree" in text
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+
+
+def test_validation_notebook_refuses_bad_parameters(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sim", "notebook", "06_validation", "-p", "budget", "3",
+                           "--quiet", "--out", str(tmp_path / "v.ipynb")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2 and "budget: 3" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

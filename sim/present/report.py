@@ -35,6 +35,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 """The notebooks folder of the source tree."""
 
 REPORT_NOTEBOOK = NOTEBOOKS / "04_meeting_report.ipynb"
+VALIDATION_NOTEBOOK = NOTEBOOKS / "06_validation.ipynb"
 
 REPORT_METRICS = ("compliance_rate", "violations", "inspections", "hit_rate", "burden_on_compliant",
                   "inspection_cost", "consumer_harm", "red_list_share", "key_attention_share", "blacklist_share",
@@ -630,7 +631,8 @@ def _parse_problem(line: str) -> Problem:
     return Problem(source, path, value, allowed)
 
 
-REPORT_FILES = frozenset({"report.pdf", "report.html", "report.ipynb", "summary.csv", "report.json"})
+REPORT_FILES = frozenset({"report.pdf", "report.html", "report.ipynb", "summary.csv", "report.json",
+                          "validation.ipynb", "validation.html", "validation.pdf"})
 """The files of a report folder besides ``figures/*.png`` and ``figures/*.svg``."""
 
 
@@ -647,8 +649,10 @@ def report_folder(out: str | Path, field: str = "--out"):
     return OutputFolder(out, "sim report", "report.json", legacy=legacy, field=field)
 
 
-def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:
-    """Write a report into ``out``: executed notebook, HTML, PDF, figures (PNG + SVG), summary CSV.
+def build_report(setup: Setup, out: str | Path, progress: bool = True, appendix: bool = False) -> dict:
+    """Write a report into ``out``: executed notebook, HTML, PDF, figures (PNG + SVG), summary CSV; with
+    ``appendix``, also the validation appendix (notebook ``06_validation`` run with the report's seed, language
+    and replications: ``validation.ipynb``, ``.html``, ``.pdf``).
 
     The folder is claimed first (refused in one line if it holds anything ``sim report`` did not
     write), built under a temporary name next to ``out`` and renamed into place at the end, so a
@@ -656,9 +660,11 @@ def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:
     """
     out = Path(out)
 
+    steps = 5 if appendix else 4
+
     def step(i: int, text: str) -> None:
         if progress:
-            print(f"[{i}/4] {text}", file=sys.stderr, flush=True)
+            print(f"[{i}/{steps}] {text}", file=sys.stderr, flush=True)
 
     with report_folder(out) as folder:
         tmp = folder.tmp
@@ -678,7 +684,16 @@ def build_report(setup: Setup, out: str | Path, progress: bool = True) -> dict:
         export_html(nb_path, tmp / "report.html")
         step(3, "PDF")
         export_pdf(tmp / "report.html", tmp / "report.pdf")
-        step(4, f"moving into {out}")
+        if appendix:
+            step(4, f"appendix: running {VALIDATION_NOTEBOOK.name} (limit, docking, directions, recovery, fit to "
+                    "the public evidence)")
+            engine = setup.engine if setup.engine in ("fast", "mesa") else "fast"
+            run_notebook(VALIDATION_NOTEBOOK, tmp / "validation.ipynb",
+                         {"reps": setup.reps, "seed": setup.seed, "lang": setup.lang, "engine": engine},
+                         progress=progress)
+            export_html(tmp / "validation.ipynb", tmp / "validation.html")
+            export_pdf(tmp / "validation.html", tmp / "validation.pdf")
+        step(steps, f"moving into {out}")
         folder.manifest = {"scenarios": setup.names, "baseline": setup.baseline, "reps": setup.reps,
                            "seed": setup.seed, "lang": setup.lang, "sets": setup.sets,
                            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
