@@ -199,3 +199,11 @@ def test_bad_calibrate_flags_one_line_exit_2(tmp_path, capsys, argv, named):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and named in err[0], err
     assert not out.exists()
+
+
+def test_report_appendix_is_named(tmp_path, capsys):
+    code = main(["report", "--scenarios", str(SCENARIOS / "baseline.yaml"), "--appendix", "everything",
+                 "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--appendix: everything: one of: validation" in err[0], err
+    assert not (tmp_path / "r").exists()

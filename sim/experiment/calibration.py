@@ -14,8 +14,9 @@ The pieces, in the order :func:`calibrate` uses them:
 3. **Simulated moments** (:func:`simulate`): the same moments of ``reps`` replications of the scenario at a
    candidate, always from the same seeds (common random numbers): a candidate's objective then changes only
    through the parameters. The objective is ``Q = g' W g``, ``g`` the observed minus the mean simulated
-   moments and ``W`` the inverse of the data's covariance times ``1 + 1/reps`` (the simulation's own noise,
-   Gourieroux-Monfort-Renault).
+   moments and ``W`` the inverse of the data's covariance plus the model's covariance across replications
+   over ``reps`` (the simulation's own noise, Gourieroux-Monfort-Renault; with a model the city's size this is
+   the data's covariance times ``1 + 1/reps``).
 4. **Search** (:func:`calibrate`): CMA-ES (the ``cma`` package) over the parameters' ranges mapped to the unit
    box (log scale for the gain level and where a range spans a factor of thirty or more); every evaluation is
    kept in a state file, so a killed calibration asks the same candidates again and takes their values from
@@ -453,6 +454,15 @@ def data_covariance(records, spec: MomentSpec, pilot: np.ndarray | None = None, 
     d = np.maximum(raw, floor)
     cov = corr * np.sqrt(np.outer(d, d))
     return (1 - SHRINK) * cov + SHRINK * np.diag(np.diag(cov))
+
+
+def model_covariance(m: np.ndarray) -> np.ndarray:
+    """The covariance of the moments across replications (replications x moments; an undefined moment counts
+    as its mean), shrunk :data:`SHRINK` toward the diagonal."""
+    m = np.where(np.isnan(m), np.nanmean(np.where(np.isnan(m), np.nan, m), axis=0) if np.isnan(m).any() else 0.0, m)
+    m = np.nan_to_num(m, nan=0.0)
+    c = np.atleast_2d(np.cov(m, rowvar=False))
+    return (1 - SHRINK) * c + SHRINK * np.diag(np.diag(c))
 
 
 def _corr(cov: np.ndarray) -> np.ndarray:
@@ -896,7 +906,9 @@ def calibrate(records, base, params: list | None = None, budget: int = 3000, rep
     # Simon & Schneider 2007): n the draws its correlations come from, p the moments
     n = BOOTSTRAP if records.merchant_checks is not None else pilot_reps
     hartlap = (n - len(spec) - 2) / (n - 1)
-    W = hartlap * np.linalg.inv(cov * (1 + 1 / reps))
+    # the simulated mean of R replications adds the model's own covariance (at the model's size, which may be
+    # smaller than the city's) over R: W is the inverse of the sum
+    W = hartlap * np.linalg.inv(cov + model_covariance(pilot[0]) / reps)
     ev = Evaluations(problem, digest_of(records, base_dict, params, reps, seed, engine), state, client)
     per_candidate = reps * len(spec.regimes)
     n_candidates = max(budget // per_candidate, 4 * len(params))

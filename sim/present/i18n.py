@@ -135,9 +135,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "note.crn": ("各情景使用相同的随机种子（共同随机数），差异按重复配对计算。",
                  "All scenarios use the same seeds (common random numbers), so differences are paired by "
                  "replication."),
-    "note.calibration": ("行为参数尚未经实地校准：结果应理解为方向和量级，而非精确预测。",
-                         "Behavioural parameters are not yet calibrated on field data: read the results as "
-                         "directions and orders of magnitude, not forecasts."),
+    "note.calibration": ("行为参数尚不能由公开数据确定：用简报中的公开数据校准时（sim calibrate scenarios/calibration/public_evidence.csv），"
+                         "模型只有在策略型商户很少时才能重现改革前随机抽查约8%的问题发现率，且不能同时重现公开的信用等级分布和随机抽查与定向抽查的差距（J检验拒绝）。"
+                         "结果应理解为方向和量级，而非精确预测；可用本地抽查记录校准（sim calibrate）。",
+                         "Behavioural parameters are not pinned down by public data: fitted to the brief's public "
+                         "figures (sim calibrate scenarios/calibration/public_evidence.csv), the model reproduces the "
+                         "pre-reform problem rate of random checks (about 8%) only with few strategic merchants, and "
+                         "cannot at the same time reproduce the published tier mixes or the gap between random and "
+                         "targeted checks (the J test rejects it). Read the results as directions and orders of "
+                         "magnitude, not forecasts; a bureau's own records can be fitted with sim calibrate."),
     "note.arrows": ("↑ ↓：与基准情景的配对差异，其95%区间不含零。", "↑ ↓: paired difference from the baseline whose 95% interval excludes zero."),
     "sent.base": ("基准情景“{base}”下，最后12个月的合规率为{value}，每月抽查{checks}次。",
                   "Under the baseline \"{base}\", compliance over the last 12 months is {value}, with {checks} "
