@@ -19,8 +19,9 @@ def _split(req: str) -> tuple[str, str]:
 def test_environment_yml_matches_pyproject():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = py["optional-dependencies"]
-    assert extras["all"] == ["credit-policy-lab[reports,batch,analysis]"]  # make demo installs every part
-    reqs = py["dependencies"] + extras["reports"] + extras["batch"] + extras["analysis"] + extras["dev"]
+    assert extras["all"] == ["credit-policy-lab[reports,batch,analysis,calibrate]"]  # make demo installs every part
+    reqs = (py["dependencies"] + extras["reports"] + extras["batch"] + extras["analysis"] + extras["calibrate"]
+            + extras["dev"])
     want = dict(_split(r) for r in reqs)
     if any(r.startswith("mesa[network]") for r in reqs):
         want["networkx"] = ""  # mesa[network] brings networkx; conda needs it named
